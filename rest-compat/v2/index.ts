@@ -1,0 +1,395 @@
+/**
+ * REST v2 (SPEC §5): action-oriented, conditional (If-Match / ETag), idempotent. Handlers only translate:
+ * parse → one domain call → serialize. Precedence of failures: 401 (requireActor) → 400/413 (body limit, header
+ * middleware, zod) → 428 (withIfMatch) → the service's own 404 → 403 → idempotency → 412 → 409 → 400.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { basePath } from 'hono/route';
+import type { Container } from '../../src/container.ts';
+import { getVisibleOrder, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
+import type { ActionResult } from '../../src/domain/orders/order.service.ts';
+import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
+import { getRestaurantWithMenu, listRestaurants } from '../../src/domain/restaurants/restaurant.queries.ts';
+import { getRider, reportRiderLocation } from '../../src/domain/riders/rider.queries.ts';
+import { actorOf } from '../context.ts';
+import type { RestEnv, VersionOptions } from '../env.ts';
+import { idempotencyKey } from '../middleware/idempotency-key.ts';
+import { ifMatch, ifNoneMatch, noneMatchFails } from '../middleware/if-match.ts';
+import { requestBody } from '../middleware/request-body.ts';
+import { requireActor } from '../middleware/require-actor.ts';
+import { describeAndLog, rejectInvalid, unmatchedRoute } from '../render.ts';
+import { CreateOrderBody, CursorParam, commaList, IdempotencyKeyHeader, IdParams, LimitParam, StatusListParam } from '../schemas.ts';
+import { withIfMatch } from './conditional.ts';
+import { type Include, loadIncluded } from './included.ts';
+import {
+  EmptyBody,
+  ETAG_HEADER,
+  LocationBody,
+  OrderPageSchema,
+  OrderV2,
+  OrderWithIncludedSchema,
+  PaymentBody,
+  pickProblems,
+  REPLAY_HEADER,
+  ReasonBody,
+  RestaurantPageSchema,
+  RestaurantWithMenuSchema,
+  RiderAssignmentBody,
+  RiderSchema,
+} from './schemas.ts';
+import {
+  etagOf,
+  etagOpaque,
+  orderJson,
+  problemResponse,
+  restaurantJson,
+  restaurantWithMenuJson,
+  riderJson,
+  V2_ACTION_PATHS,
+} from './serialize.ts';
+
+const security = [{ bearerAuth: [] }];
+const tags = ['v2'];
+
+const IncludeParam = z
+  .string()
+  .regex(/^(restaurant|rider)(,(restaurant|rider))*$/, 'must be restaurant, rider, or both, comma-separated')
+  .openapi({ description: 'Related rows to return once each under `included`', example: 'restaurant,rider' });
+
+const ActionHeaders = z.object({
+  'if-match': z.string().optional().openapi({
+    description: 'Required (428 when missing): the ETag last read, a list of tags, or * for whatever version is current',
+    example: '"o42-v3"',
+  }),
+  'idempotency-key': IdempotencyKeyHeader.optional(),
+});
+
+const orderResponse = (description: string) => ({
+  description,
+  headers: { ...ETAG_HEADER, ...REPLAY_HEADER },
+  content: { 'application/json': { schema: OrderV2 } },
+});
+
+/** `POST /orders/{id}/<action>`: the route of one action, its body optional unless `bodyRequired`. */
+function actionRoute<B extends z.ZodType>(
+  action: keyof typeof V2_ACTION_PATHS,
+  summary: string,
+  body: B,
+  options: { keyRequired?: boolean; bodyRequired?: boolean } = {},
+) {
+  return createRoute({
+    method: 'post',
+    path: `/orders/{id}/${V2_ACTION_PATHS[action]}`,
+    operationId: `v2_${action}`,
+    summary,
+    tags,
+    security,
+    middleware: [ifMatch(), idempotencyKey({ required: options.keyRequired ?? false })] as const,
+    request: {
+      params: IdParams,
+      headers: options.keyRequired ? ActionHeaders.extend({ 'idempotency-key': IdempotencyKeyHeader }) : ActionHeaders,
+      body: { content: { 'application/json': { schema: body } }, required: options.bodyRequired ?? false },
+    },
+    responses: {
+      200: orderResponse('The order after the action (or the first outcome, replayed)'),
+      ...pickProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
+    },
+  });
+}
+
+/**
+ * Body and headers of an executed (or replayed) command, built from its stored outcome: a replay repeats the first
+ * body, ETag and Location. The status follows the outcome too: `created` is only ever POST /orders' 201.
+ */
+function outcomeResponse(c: Context<RestEnv>, result: ActionResult) {
+  const order = orderJson(result.outcome.order);
+  const headers: Record<string, string> = { ETag: etagOf(order) };
+  if (result.outcome.result === 'created') headers.Location = `${basePath(c)}/orders/${order.id}`;
+  if (result.replayed) headers['Idempotent-Replayed'] = 'true';
+  return { order, headers };
+}
+
+/** The v2 app, mounted by createRestApi at /api/v2. */
+export function createV2(container: Container, options: VersionOptions) {
+  const { prisma } = container.db;
+  const { orders } = container;
+  const app = new OpenAPIHono<RestEnv>({ defaultHook: rejectInvalid });
+  app.onError((error, c) => problemResponse(c, describeAndLog(error, c, container.logger)));
+  app.use('*', requireActor());
+  app.use('*', options.limitRate);
+  app.use('*', requestBody({ maxBytes: options.maxBodyBytes }));
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/orders',
+      operationId: 'v2_listOrders',
+      summary: 'Orders the actor can see, newest first',
+      tags,
+      security,
+      request: {
+        query: z.strictObject({
+          status: StatusListParam.optional(),
+          limit: LimitParam.optional(),
+          cursor: CursorParam.optional(),
+          include: IncludeParam.optional(),
+        }),
+      },
+      responses: {
+        200: { description: 'One page', content: { 'application/json': { schema: OrderPageSchema } } },
+        ...pickProblems(400, 401),
+      },
+    }),
+    async (c) => {
+      const query = c.req.valid('query');
+      const actor = actorOf(c);
+      const page = await listVisibleOrders(prisma, actor, {
+        limit: query.limit,
+        cursor: query.cursor,
+        statuses: commaList<OrderStatusName>(query.status),
+      });
+      const include = new Set(commaList<Include>(query.include));
+      const included = include.size ? { included: await loadIncluded(prisma, actor, page.orders, include) } : {};
+      return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor, ...included }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/orders/{id}',
+      operationId: 'v2_getOrder',
+      summary: 'One order; a strong ETag unless `include` is used; If-None-Match → 304',
+      tags,
+      security,
+      middleware: [ifNoneMatch()] as const,
+      request: {
+        params: IdParams,
+        query: z.strictObject({ include: IncludeParam.optional() }),
+        headers: z.object({
+          'if-none-match': z.string().optional().openapi({ description: 'The ETag last read; 304 when still current' }),
+        }),
+      },
+      responses: {
+        200: { description: 'The order', headers: ETAG_HEADER, content: { 'application/json': { schema: OrderWithIncludedSchema } } },
+        304: { description: 'Not modified: the If-None-Match tag is current', headers: ETAG_HEADER },
+        ...pickProblems(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { include } = c.req.valid('query');
+      const actor = actorOf(c);
+      const order = await getVisibleOrder(prisma, actor, id);
+      if (include) {
+        return c.json(
+          { ...orderJson(order), included: await loadIncluded(prisma, actor, [order], new Set(commaList<Include>(include))) },
+          200,
+        );
+      }
+      if (noneMatchFails(c.get('ifNoneMatch'), etagOpaque(order))) return c.body(null, 304, { ETag: etagOf(order) });
+      return c.json(orderJson(order), 200, { ETag: etagOf(order) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/orders',
+      operationId: 'v2_createOrder',
+      summary: 'Place an order (customer); Idempotency-Key required',
+      tags,
+      security,
+      middleware: [idempotencyKey({ required: true })] as const,
+      request: {
+        headers: z.object({ 'idempotency-key': IdempotencyKeyHeader }),
+        body: { content: { 'application/json': { schema: CreateOrderBody } }, required: true },
+      },
+      responses: {
+        201: {
+          description: 'Created (or the first outcome, replayed)',
+          headers: { ...ETAG_HEADER, ...REPLAY_HEADER, Location: { description: 'The new order', schema: { type: 'string' } } },
+          content: { 'application/json': { schema: OrderV2 } },
+        },
+        ...pickProblems(400, 401, 403, 409, 413, 415, 422),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const result = await orders.createOrder({
+        actor: actorOf(c),
+        idempotencyKey: c.get('idempotencyKey'),
+        restaurantId: body.restaurant_id,
+        items: body.items.map((item) => ({ menuItemId: item.menu_item_id, quantity: item.quantity })),
+        deliveryAddress: body.delivery_address,
+      });
+      const { order, headers } = outcomeResponse(c, result);
+      return c.json(order, 201, headers);
+    },
+  );
+
+  const command = (c: Context<RestEnv>, orderId: number, expectedVersion: number | null) => ({
+    actor: actorOf(c),
+    orderId,
+    expectedVersion,
+    idempotencyKey: c.get('idempotencyKey'),
+  });
+
+  app.openapi(
+    actionRoute('pay', 'Pay the exact total (customer); Idempotency-Key required', PaymentBody, { keyRequired: true, bodyRequired: true }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const result = await withIfMatch(c.get('ifMatch'), id, (expected) =>
+        orders.payOrder({ ...command(c, id, expected), paymentMethod: body.payment_method, amount: body.amount }),
+      );
+      const { order, headers } = outcomeResponse(c, result);
+      return c.json(order, 200, headers);
+    },
+  );
+
+  app.openapi(actionRoute('cancel', 'Cancel before the restaurant accepts (customer); refunds a payment', ReasonBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const { reason } = c.req.valid('json');
+    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.cancelOrder({ ...command(c, id, expected), reason }));
+    const { order, headers } = outcomeResponse(c, result);
+    return c.json(order, 200, headers);
+  });
+
+  app.openapi(actionRoute('accept', 'Accept a paid order (restaurant)', EmptyBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.acceptOrder(command(c, id, expected)));
+    const { order, headers } = outcomeResponse(c, result);
+    return c.json(order, 200, headers);
+  });
+
+  app.openapi(actionRoute('reject', 'Reject a paid order (restaurant); refunds the payment', ReasonBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const { reason } = c.req.valid('json');
+    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.rejectOrder({ ...command(c, id, expected), reason }));
+    const { order, headers } = outcomeResponse(c, result);
+    return c.json(order, 200, headers);
+  });
+
+  app.openapi(actionRoute('complete_preparation', 'Mark the food ready for pickup (restaurant)', EmptyBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.completeOrderPreparation(command(c, id, expected)));
+    const { order, headers } = outcomeResponse(c, result);
+    return c.json(order, 200, headers);
+  });
+
+  app.openapi(
+    actionRoute('assign_rider', 'A rider claims the order (no body); an admin names the rider', RiderAssignmentBody),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { rider_id } = c.req.valid('json');
+      const result = await withIfMatch(c.get('ifMatch'), id, (expected) =>
+        orders.assignRider({ ...command(c, id, expected), riderId: rider_id }),
+      );
+      const { order, headers } = outcomeResponse(c, result);
+      return c.json(order, 200, headers);
+    },
+  );
+
+  app.openapi(actionRoute('pick_up', 'The assigned rider picks the food up', EmptyBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.pickUpOrder(command(c, id, expected)));
+    const { order, headers } = outcomeResponse(c, result);
+    return c.json(order, 200, headers);
+  });
+
+  app.openapi(actionRoute('deliver', 'The assigned rider hands the food over', EmptyBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.deliverOrder(command(c, id, expected)));
+    const { order, headers } = outcomeResponse(c, result);
+    return c.json(order, 200, headers);
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/restaurants',
+      operationId: 'v2_listRestaurants',
+      summary: 'Restaurants in id order',
+      tags,
+      security,
+      request: { query: z.strictObject({ limit: LimitParam.optional(), cursor: CursorParam.optional() }) },
+      responses: {
+        200: { description: 'One page', content: { 'application/json': { schema: RestaurantPageSchema } } },
+        ...pickProblems(400, 401),
+      },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid('query');
+      const page = await listRestaurants(prisma, { limit, cursor });
+      return c.json({ results: page.restaurants.map(restaurantJson), next_cursor: page.nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/restaurants/{id}',
+      operationId: 'v2_getRestaurant',
+      summary: 'A restaurant with its menu',
+      tags,
+      security,
+      request: { params: IdParams },
+      responses: {
+        200: { description: 'The restaurant', content: { 'application/json': { schema: RestaurantWithMenuSchema } } },
+        ...pickProblems(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json(restaurantWithMenuJson(await getRestaurantWithMenu(prisma, id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/riders/{id}',
+      operationId: 'v2_getRider',
+      summary: 'A rider; its location only where SPEC §3 allows',
+      tags,
+      security,
+      request: { params: IdParams },
+      responses: {
+        200: { description: 'The rider', content: { 'application/json': { schema: RiderSchema } } },
+        ...pickProblems(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json(riderJson(await getRider(prisma, actorOf(c), id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/riders/{id}/location',
+      operationId: 'v2_updateRiderLocation',
+      summary: 'A rider reports where it is (only the rider itself)',
+      tags,
+      security,
+      request: { params: IdParams, body: { content: { 'application/json': { schema: LocationBody } }, required: true } },
+      responses: {
+        200: { description: 'The rider with its new location', content: { 'application/json': { schema: RiderSchema } } },
+        ...pickProblems(400, 401, 403, 404, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { lat, lng } = c.req.valid('json');
+      return c.json(riderJson(await reportRiderLocation({ prisma, orders }, { actor: actorOf(c), riderId: id, lat, lng })), 200);
+    },
+  );
+
+  app.all('*', (c) => {
+    throw unmatchedRoute(c, app.routes);
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+/**
+ * Domain errors: thrown by the services, each with a stable `code`, mapped once per transport
+ * (a union member in GraphQL, a problem+json status in REST).
+ */
+import type { OrderActionName, OrderStatusName } from './orders/order-state-machine.ts';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor(message = 'Authentication required: send a valid bearer token') {
+    super(message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+  constructor(readonly resource: string, readonly id: string | number) {
+    super(`${resource} ${id} was not found`);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
+}
+
+export class VersionConflictError extends DomainError {
+  readonly code = 'VERSION_CONFLICT';
+  constructor(readonly currentVersion: number, readonly currentStatus: OrderStatusName, expectedVersion: number) {
+    super(`The order is at version ${currentVersion}, not ${expectedVersion}: re-read it and retry`);
+  }
+}
+
+export class InvalidTransitionError extends DomainError {
+  readonly code = 'INVALID_TRANSITION';
+  constructor(
+    readonly action: OrderActionName,
+    readonly currentStatus: OrderStatusName,
+    /** What this actor may do in the current state. */
+    readonly allowedActions: OrderActionName[],
+    detail?: string,
+  ) {
+    super(detail ?? `Cannot ${action.replaceAll('_', ' ')} an order that is ${currentStatus.replaceAll('_', ' ')}`);
+  }
+}
+
+export type FieldError = { path: string[]; message: string };
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly fields: FieldError[]) {
+    super(fields.map((field) => (field.path.length ? `${field.path.join('.')}: ${field.message}` : field.message)).join('; '));
+  }
+
+  /** A validation error about a single field. */
+  static of(path: string | string[], message: string): ValidationError {
+    return new ValidationError([{ path: typeof path === 'string' ? [path] : path, message }]);
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor() {
+    super('This idempotency key was already used for a different request');
+  }
+}
+
+export class IdempotencyKeyInProgressError extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_IN_PROGRESS';
+  constructor() {
+    super('A request with this idempotency key is still running; retry in a second');
+  }
+}

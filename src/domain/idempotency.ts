@@ -1,0 +1,135 @@
+/**
+ * Idempotency keys, shared by every transport (SPEC §5).
+ *
+ * - The durable record (table idempotency_records, unique per actor + key) is written in the same transaction as
+ *   the change it guards, so a crash can never leave an effect without its record or a record without its effect.
+ *   That unique index is what guarantees "at most once", even if Redis is flushed or restarted.
+ * - Redis holds the in-flight lock (SET NX PX, so a holder that died frees the key within LOCK_TTL_MS) and a
+ *   replay cache in front of the table.
+ * - A second request with the key while the first runs gets IdempotencyKeyInProgressError at once (REST 409,
+ *   Retry-After: 1), as Stripe does: holding it open would tie up a connection and hide the race from the client.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { Redis } from '../infra/redis.ts';
+import type { Actor } from './auth.ts';
+import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
+
+export const LOCK_TTL_MS = 10_000;
+export const RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** What an executed request produced, independent of transport: REST replays it, GraphQL reports `replayed`. */
+export type StoredOutcome = {
+  /** `created` (REST 201) or `ok` (200). */
+  result: 'created' | 'ok';
+  /** The order exactly as the first request returned it (JSON-safe). */
+  order: Prisma.JsonObject;
+};
+
+export type IdempotentRequest = {
+  actor: Actor;
+  key: string;
+  /** The operation name shared by all transports (`pay`, `create`, …). */
+  operation: string;
+  orderId: number | null;
+  /** The request's own content. Never the expected version: a replay with a stale If-Match must still replay. */
+  payload: unknown;
+};
+
+type RecordRow = { fingerprint: string; orderId: number; outcome: StoredOutcome };
+
+export type Replay = { orderId: number; outcome: StoredOutcome };
+
+/** A fingerprint of what the request asks for, so a reused key with another request is detected. */
+export function fingerprintOf(request: IdempotentRequest): string {
+  return createHash('sha256')
+    .update(stringify({ operation: request.operation, orderId: request.orderId, payload: request.payload }) ?? '')
+    .digest('hex');
+}
+
+const scope = (actor: Actor, key: string) => `${actor.role}:${actor.id}:${createHash('sha256').update(key).digest('hex')}`;
+
+export class IdempotencyStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly redis: Redis,
+  ) {}
+
+  /** The replay for a key already used by this actor, IdempotencyKeyReusedError for another request, or null. */
+  async findReplay(request: IdempotentRequest): Promise<Replay | null> {
+    const row = await this.find(request.actor, request.key);
+    if (!row) return null;
+    if (row.fingerprint !== fingerprintOf(request)) throw new IdempotencyKeyReusedError();
+    return { orderId: row.orderId, outcome: row.outcome };
+  }
+
+  /** Takes the in-flight lock for the key, or throws IdempotencyKeyInProgressError. Returns the release function. */
+  async lock(request: IdempotentRequest): Promise<() => Promise<void>> {
+    const lockKey = `idem-lock:${scope(request.actor, request.key)}`;
+    const token = randomUUID();
+    let acquired: string | null;
+    try {
+      acquired = await this.redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
+    } catch {
+      // Redis is unreachable: go on without the lock. The unique index on idempotency_records still lets only one
+      // request with this key commit; a concurrent duplicate rolls back and replays (see OrderService.idempotently).
+      return async () => {};
+    }
+    if (acquired !== 'OK') throw new IdempotencyKeyInProgressError();
+    return async () => {
+      // Delete only our own lock: after a TTL expiry the key may belong to someone else.
+      await this.redis
+        .eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lockKey, token)
+        .catch(() => {}); // an unreleased lock expires by itself
+    };
+  }
+
+  /** Writes the durable record inside the caller's transaction. */
+  async record(tx: Prisma.TransactionClient, request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
+    await tx.idempotencyRecord.create({
+      data: {
+        actorRole: request.actor.role,
+        actorId: request.actor.id,
+        key: request.key,
+        operation: request.operation,
+        fingerprint: fingerprintOf(request),
+        orderId,
+        outcome,
+        expiresAt: new Date(Date.now() + RECORD_TTL_MS),
+      },
+    });
+  }
+
+  /** Puts a committed record into the replay cache (best effort: the table stays the source of truth). */
+  async cache(request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
+    const row: RecordRow = { fingerprint: fingerprintOf(request), orderId, outcome };
+    await this.redis
+      .set(`idem:${scope(request.actor, request.key)}`, JSON.stringify(row), 'PX', RECORD_TTL_MS)
+      .catch(() => {});
+  }
+
+  /** Deletes records past their retention; returns how many. */
+  async purgeExpired(now = new Date()): Promise<number> {
+    const { count } = await this.prisma.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
+    return count;
+  }
+
+  private async find(actor: Actor, key: string): Promise<RecordRow | null> {
+    const cached = await this.redis.get(`idem:${scope(actor, key)}`).catch(() => null);
+    if (cached) return JSON.parse(cached) as RecordRow;
+    const row = await this.prisma.idempotencyRecord.findUnique({
+      where: { actorRole_actorId_key: { actorRole: actor.role, actorId: actor.id, key } },
+      select: { fingerprint: true, orderId: true, outcome: true },
+    });
+    return row ? { fingerprint: row.fingerprint, orderId: row.orderId, outcome: row.outcome as unknown as StoredOutcome } : null;
+  }
+}
+
+/** True for the unique-index violation that means another request recorded the same key first. */
+export function isIdempotencyRecordConflict(error: unknown): boolean {
+  const e = error as { code?: string; meta?: { modelName?: string; target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } };
+  if (e?.code !== 'P2002') return false;
+  const text = JSON.stringify(e.meta ?? {});
+  return e.meta?.modelName === 'IdempotencyRecord' || text.includes('idempotency_records') || text.includes('"key"');
+}

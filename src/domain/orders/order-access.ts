@@ -1,0 +1,74 @@
+/**
+ * Who may see an order and who may run which action on it (SPEC §3). Pure functions over an order's parties.
+ */
+import type { Prisma } from '../../generated/prisma/client.ts';
+import type { Actor } from '../auth.ts';
+import { legalActions, type OrderActionName, type OrderState, type OrderStatusName } from './order-state-machine.ts';
+
+export type OrderParties = OrderState & { customerId: number; restaurantId: number };
+
+/** Statuses in which an order without a rider is offered to every rider. */
+const CLAIMABLE: ReadonlySet<OrderStatusName> = new Set(['preparing', 'ready_for_pickup']);
+
+/** Whether the actor can see (read) the order at all. */
+export function canSee(actor: Actor, order: OrderParties): boolean {
+  switch (actor.role) {
+    case 'admin':
+      return true;
+    case 'customer':
+      return order.customerId === actor.id;
+    case 'restaurant':
+      return order.restaurantId === actor.id;
+    case 'rider':
+      return order.riderId === actor.id || (order.riderId === null && CLAIMABLE.has(order.status));
+  }
+}
+
+/**
+ * Whether the order exists for the actor when it attempts `action`. Same as canSee, except that any rider may
+ * attempt a claim on a preparing/ready order: when another rider was faster, the claim is an illegal transition
+ * (409), not a 404 (SPEC §1).
+ */
+export function canSeeFor(actor: Actor, order: OrderParties, action: OrderActionName): boolean {
+  if (action === 'assign_rider' && actor.role === 'rider' && CLAIMABLE.has(order.status)) return true;
+  return canSee(actor, order);
+}
+
+/** Whether the action is this actor's to run on this order, legal or not right now. */
+export function isActorsAction(actor: Actor, order: OrderParties, action: OrderActionName): boolean {
+  if (actor.role === 'admin') return true;
+  switch (action) {
+    case 'pay':
+    case 'cancel':
+      return actor.role === 'customer' && order.customerId === actor.id;
+    case 'accept':
+    case 'reject':
+    case 'complete_preparation':
+      return actor.role === 'restaurant' && order.restaurantId === actor.id;
+    case 'assign_rider':
+      return actor.role === 'rider';
+    case 'pick_up':
+    case 'deliver':
+      return actor.role === 'rider' && order.riderId === actor.id;
+  }
+}
+
+/** What the actor may do with the order now: legal, its own, and on an order it can see. */
+export function availableActions(actor: Actor, order: OrderParties): OrderActionName[] {
+  if (!canSee(actor, order)) return [];
+  return legalActions(order).filter((action) => isActorsAction(actor, order, action));
+}
+
+/** The Prisma filter for the orders an actor can see; the same rule as canSee(), for lists. */
+export function visibleOrdersWhere(actor: Actor): Prisma.OrderWhereInput {
+  switch (actor.role) {
+    case 'admin':
+      return {};
+    case 'customer':
+      return { customerId: actor.id };
+    case 'restaurant':
+      return { restaurantId: actor.id };
+    case 'rider':
+      return { OR: [{ riderId: actor.id }, { riderId: null, status: { in: [...CLAIMABLE] } }] };
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Reads of orders, always through the actor's visibility (SPEC §3): an order the actor may not see does not exist.
+ */
+import type { Order, OrderItem, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import type { Actor } from '../auth.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { canSee, visibleOrdersWhere } from './order-access.ts';
+import type { OrderStatusName } from './order-state-machine.ts';
+
+export type OrderWithItems = Order & { items: OrderItem[] };
+
+export const itemsInOrder = { items: { orderBy: { position: 'asc' } } } as const satisfies Prisma.OrderInclude;
+
+/** Newest first, with the id as tie-breaker so the order is total and cursors are stable. */
+export const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] as const satisfies Prisma.OrderOrderByWithRelationInput[];
+
+export const PAGE_SIZE = { default: 20, max: 100 } as const;
+
+/** Loads an order with its items, or null; no visibility check (the caller decides). */
+export function loadOrder(prisma: PrismaClient, orderId: number): Promise<OrderWithItems | null> {
+  if (!Number.isSafeInteger(orderId) || orderId < 1 || orderId > 2_147_483_647) return Promise.resolve(null);
+  return prisma.order.findUnique({ where: { id: orderId }, include: itemsInOrder });
+}
+
+/** The order if the actor can see it, else NotFoundError. */
+export async function getVisibleOrder(prisma: PrismaClient, actor: Actor, orderId: number): Promise<OrderWithItems> {
+  const order = await loadOrder(prisma, orderId);
+  if (!order || !canSee(actor, order)) throw new NotFoundError('Order', orderId);
+  return order;
+}
+
+type Cursor = { createdAt: Date; id: number };
+
+/** Opaque keyset cursor: the (created_at, id) of the last row of a page. */
+export function encodeCursor(order: Pick<Order, 'createdAt' | 'id'>): string {
+  return Buffer.from(`${order.createdAt.toISOString()}|${order.id}`).toString('base64url');
+}
+
+/** Parses a cursor from encodeCursor(), or throws ValidationError. */
+export function decodeCursor(cursor: string): Cursor {
+  const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  const parsedId = Number(id);
+  if (rest.length || Number.isNaN(createdAt.getTime()) || !Number.isSafeInteger(parsedId) || parsedId < 1 || encodeCursor({ createdAt, id: parsedId }) !== cursor) {
+    throw ValidationError.of('cursor', 'is not a cursor this API issued');
+  }
+  return { createdAt, id: parsedId };
+}
+
+export type ListOrdersOptions = { limit?: number; cursor?: string | null; statuses?: OrderStatusName[] | null };
+
+/** One page of the orders the actor can see, newest first. */
+export async function listVisibleOrders(
+  prisma: PrismaClient,
+  actor: Actor,
+  options: ListOrdersOptions,
+): Promise<{ orders: OrderWithItems[]; nextCursor: string | null }> {
+  const limit = options.limit ?? PAGE_SIZE.default;
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max) throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
+  const after = options.cursor ? decodeCursor(options.cursor) : null;
+  const where: Prisma.OrderWhereInput = {
+    AND: [
+      visibleOrdersWhere(actor),
+      options.statuses?.length ? { status: { in: options.statuses } } : {},
+      after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
+    ],
+  };
+  const rows = await prisma.order.findMany({ where, orderBy: [...NEWEST_FIRST], take: limit + 1, include: itemsInOrder });
+  const orders = rows.slice(0, limit);
+  const last = orders.at(-1);
+  return { orders, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

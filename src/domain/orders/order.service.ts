@@ -1,0 +1,449 @@
+/**
+ * One function per action on orders (SPEC §1). Every transport calls these with a plain command.
+ *
+ * Each action on an existing order runs the checks in the precedence SPEC §5 fixes —
+ * visibility (404) → permission (403) → idempotency (replay / 422 / 409) → version (412) → legality (409) →
+ * business rules (400) — then one compare-and-swap write that commits the new version with its history event,
+ * payment or refund, and idempotency record in a single transaction.
+ */
+import type { Order, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import type { Actor } from '../auth.ts';
+import {
+  DomainError,
+  ForbiddenError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+  type FieldError,
+} from '../errors.ts';
+import { type IdempotencyStore, type IdempotentRequest, isIdempotencyRecordConflict, type StoredOutcome } from '../idempotency.ts';
+import { compareAndSwap } from '../optimistic-lock.ts';
+import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
+import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
+import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
+import { PAYMENT_METHODS, type PaymentGateway, type PaymentMethod } from './payment-gateway.ts';
+
+/** Bounds of SPEC §1. */
+export const ORDER_LIMITS = {
+  minLines: 1,
+  maxLines: 50,
+  minQuantity: 1,
+  maxQuantity: 99,
+  maxTextLength: 500,
+  maxTotal: 2_147_483_647,
+  maxIdempotencyKeyLength: 255,
+} as const;
+
+/** How often an unconditional action (If-Match: *, legacy v1) retries a lost compare-and-swap. */
+const MAX_UNCONDITIONAL_ATTEMPTS = 20;
+
+export type ActionResult = {
+  /** The order after the action; for a replay, the order as it is now. */
+  order: OrderWithItems;
+  replayed: boolean;
+  /** What the first execution returned; REST replays this byte for byte. */
+  outcome: StoredOutcome;
+};
+
+type Base = { actor: Actor; idempotencyKey?: string | null | undefined };
+/** An action on an existing order. `expectedVersion: null` means "whatever is current" (If-Match: *, v1). */
+export type OrderCommand = Base & { orderId: number; expectedVersion: number | null };
+export type CreateOrderCommand = Base & {
+  restaurantId: number;
+  items: { menuItemId: number; quantity: number }[];
+  deliveryAddress: string;
+};
+export type PayOrderCommand = OrderCommand & { paymentMethod: string; amount: number };
+export type ReasonCommand = OrderCommand & { reason?: string | null | undefined };
+export type AssignRiderCommand = OrderCommand & { riderId?: number | null | undefined };
+export type UpdateRiderLocationCommand = { actor: Actor; lat: number; lng: number };
+
+/** What an action changes, decided after every check has passed. */
+type Decision = {
+  toStatus: OrderStatusName;
+  riderId?: number;
+  reason?: string | null;
+  /** Further writes in the same transaction (payment, refund). */
+  effects?: (tx: Prisma.TransactionClient, order: Order) => Promise<void>;
+};
+
+export type OrderChangeListener = (order: OrderWithItems) => void;
+
+export type OrderServiceDeps = {
+  prisma: PrismaClient;
+  idempotency: IdempotencyStore;
+  paymentGateway: PaymentGateway;
+  /** Called after commit for every change (subscriptions). */
+  onOrderChanged?: OrderChangeListener;
+  /** Called once per action with `ok`, `replayed` or the error code (metrics). */
+  onActionOutcome?: (action: string, outcome: string) => void;
+};
+
+/** JSON form of an order as stored in an idempotency record. */
+export function toSnapshot(order: OrderWithItems): Prisma.JsonObject {
+  return JSON.parse(JSON.stringify(order)) as Prisma.JsonObject;
+}
+
+export class OrderService {
+  constructor(private readonly deps: OrderServiceDeps) {}
+
+  /** Places an order (customer): pending_payment, version 1, prices fixed now. */
+  createOrder(command: CreateOrderCommand): Promise<ActionResult> {
+    return this.observed('create', () => this.placeOrder(command));
+  }
+
+  private async placeOrder(command: CreateOrderCommand): Promise<ActionResult> {
+    const { actor } = command;
+    if (actor.role !== 'customer') throw new ForbiddenError('Only customers place orders');
+    const key = requireKey(command.idempotencyKey);
+    validateCreateShape(command);
+    const request: IdempotentRequest = {
+      actor,
+      key,
+      operation: 'create',
+      orderId: null,
+      payload: { restaurantId: command.restaurantId, items: command.items, deliveryAddress: command.deliveryAddress },
+    };
+    return this.idempotently(request, async () => {
+      const { prisma } = this.deps;
+      const lines = await this.priceLines(command);
+      const totalAmount = lines.reduce((sum, line) => sum + line.lineTotal, 0);
+      if (totalAmount > ORDER_LIMITS.maxTotal) throw ValidationError.of('items', `the total must be at most ${ORDER_LIMITS.maxTotal}`);
+      return prisma.$transaction(async (tx) => {
+        const order = await tx.order.create({
+          data: {
+            customerId: actor.id,
+            restaurantId: command.restaurantId,
+            totalAmount,
+            deliveryAddress: command.deliveryAddress,
+            items: { create: lines },
+            events: { create: { version: 1, toStatus: 'pending_payment', actorRole: actor.role, actorId: actor.id } },
+          },
+          include: itemsInOrder,
+        });
+        const outcome: StoredOutcome = { result: 'created', order: toSnapshot(order) };
+        await this.deps.idempotency.record(tx, request, order.id, outcome);
+        return { order, replayed: false, outcome };
+      });
+    });
+  }
+
+  /** Pays the exact total (customer); a declined payment is a successful action that ends in payment_failed. */
+  async payOrder(command: PayOrderCommand): Promise<ActionResult> {
+    const key = requireKey(command.idempotencyKey);
+    if (!(PAYMENT_METHODS as readonly string[]).includes(command.paymentMethod)) {
+      throw ValidationError.of('paymentMethod', `must be one of ${PAYMENT_METHODS.join(', ')}`);
+    }
+    if (!Number.isSafeInteger(command.amount) || command.amount < 0) throw ValidationError.of('amount', 'must be a non-negative integer (KRW)');
+    const method = command.paymentMethod as PaymentMethod;
+    return this.execute({ ...command, idempotencyKey: key }, 'pay', { paymentMethod: method, amount: command.amount }, async (order) => {
+      if (command.amount !== order.totalAmount) {
+        throw ValidationError.of('amount', `must equal the order total ${order.totalAmount}`);
+      }
+      const gatewayKey = `pay:${command.actor.role}:${command.actor.id}:${key}`;
+      const charge = await this.deps.paymentGateway.charge({ gatewayKey, orderId: order.id, amount: order.totalAmount, method });
+      return {
+        toStatus: paymentTarget(charge.approved),
+        effects: async (tx) => {
+          await tx.payment.create({
+            data: {
+              orderId: order.id,
+              amount: order.totalAmount,
+              method,
+              status: charge.approved ? 'succeeded' : 'declined',
+              gatewayKey,
+              gatewayRef: charge.reference,
+            },
+          });
+        },
+      };
+    });
+  }
+
+  /** Cancels (customer) before the kitchen accepts; refunds a payment. */
+  cancelOrder(command: ReasonCommand): Promise<ActionResult> {
+    return this.withReason(command, 'cancel');
+  }
+
+  /** Accepts (restaurant): the kitchen starts preparing. */
+  acceptOrder(command: OrderCommand): Promise<ActionResult> {
+    return this.execute(command, 'accept', {}, (_order, toStatus) => ({ toStatus }));
+  }
+
+  /** Rejects (restaurant); refunds the payment. */
+  rejectOrder(command: ReasonCommand): Promise<ActionResult> {
+    return this.withReason(command, 'reject');
+  }
+
+  /** Marks the food ready for pickup (restaurant). */
+  completeOrderPreparation(command: OrderCommand): Promise<ActionResult> {
+    return this.execute(command, 'complete_preparation', {}, (_order, toStatus) => ({ toStatus }));
+  }
+
+  /** Sets the rider: a rider claims for itself (no riderId), an admin names one. */
+  async assignRider(command: AssignRiderCommand): Promise<ActionResult> {
+    const { actor } = command;
+    const named = command.riderId ?? null;
+    if (actor.role === 'rider' && named !== null) throw ValidationError.of('riderId', 'a rider claims orders for itself: omit riderId');
+    if (actor.role === 'admin' && named === null) throw ValidationError.of('riderId', 'is required when an admin assigns a rider');
+    const riderId = actor.role === 'rider' ? actor.id : named;
+    return this.execute(command, 'assign_rider', { riderId: named }, async (_order, toStatus) => {
+      if (riderId === null) throw ValidationError.of('riderId', 'is required');
+      if (!(await this.deps.prisma.rider.findUnique({ where: { id: riderId }, select: { id: true } }))) {
+        throw ValidationError.of('riderId', `rider ${riderId} does not exist`);
+      }
+      return { toStatus, riderId };
+    });
+  }
+
+  /** The assigned rider picks the food up. */
+  pickUpOrder(command: OrderCommand): Promise<ActionResult> {
+    return this.execute(command, 'pick_up', {}, (_order, toStatus) => ({ toStatus }));
+  }
+
+  /** The assigned rider hands the food over. */
+  deliverOrder(command: OrderCommand): Promise<ActionResult> {
+    return this.execute(command, 'deliver', {}, (_order, toStatus) => ({ toStatus }));
+  }
+
+  /** A rider reports where it is. */
+  async updateRiderLocation(command: UpdateRiderLocationCommand) {
+    if (command.actor.role !== 'rider') throw new ForbiddenError('Only riders report their location');
+    const fields: FieldError[] = [];
+    if (!Number.isFinite(command.lat) || command.lat < -90 || command.lat > 90) fields.push({ path: ['lat'], message: 'must be between -90 and 90' });
+    if (!Number.isFinite(command.lng) || command.lng < -180 || command.lng > 180) fields.push({ path: ['lng'], message: 'must be between -180 and 180' });
+    if (fields.length) throw new ValidationError(fields);
+    return this.deps.prisma.rider.update({
+      where: { id: command.actor.id },
+      data: { lat: command.lat, lng: command.lng, locationUpdatedAt: new Date() },
+    });
+  }
+
+  /** Runs an action by name (legacy v1 maps a target status to one of these). */
+  run(action: OrderActionName, command: OrderCommand & Partial<PayOrderCommand & ReasonCommand & AssignRiderCommand>): Promise<ActionResult> {
+    switch (action) {
+      case 'pay':
+        return this.payOrder({ ...command, paymentMethod: command.paymentMethod ?? '', amount: command.amount ?? Number.NaN });
+      case 'cancel':
+        return this.cancelOrder(command);
+      case 'accept':
+        return this.acceptOrder(command);
+      case 'reject':
+        return this.rejectOrder(command);
+      case 'complete_preparation':
+        return this.completeOrderPreparation(command);
+      case 'assign_rider':
+        return this.assignRider(command);
+      case 'pick_up':
+        return this.pickUpOrder(command);
+      case 'deliver':
+        return this.deliverOrder(command);
+    }
+  }
+
+  private withReason(command: ReasonCommand, action: 'cancel' | 'reject'): Promise<ActionResult> {
+    const reason = command.reason ?? null;
+    if (reason !== null && reason.length > ORDER_LIMITS.maxTextLength) {
+      throw ValidationError.of('reason', `must be at most ${ORDER_LIMITS.maxTextLength} characters`);
+    }
+    if (reason !== null && hasNul(reason)) throw ValidationError.of('reason', 'must not contain NUL characters');
+    return this.execute(command, action, { reason }, (order, toStatus) => ({
+      toStatus,
+      reason,
+      effects: async (tx) => {
+        const paid = await tx.payment.findFirst({ where: { orderId: order.id, status: 'succeeded' } });
+        if (paid) await tx.refund.create({ data: { orderId: order.id, paymentId: paid.id, amount: paid.amount, reason } });
+      },
+    }));
+  }
+
+  /** Reports each action's outcome to the observer (metrics), whatever it was. */
+  private async observed(action: string, run: () => Promise<ActionResult>): Promise<ActionResult> {
+    try {
+      const result = await run();
+      this.deps.onActionOutcome?.(action, result.replayed ? 'replayed' : 'ok');
+      return result;
+    } catch (error) {
+      this.deps.onActionOutcome?.(action, (error as { code?: string }).code ?? 'UNEXPECTED');
+      throw error;
+    }
+  }
+
+  /** The shared path of every action on an existing order. */
+  private execute(
+    command: OrderCommand,
+    action: OrderActionName,
+    payload: Record<string, unknown>,
+    decide: (order: OrderWithItems, toStatus: OrderStatusName) => Decision | Promise<Decision>,
+  ): Promise<ActionResult> {
+    return this.observed(action, () => this.executeAction(command, action, payload, decide));
+  }
+
+  private async executeAction(
+    command: OrderCommand,
+    action: OrderActionName,
+    payload: Record<string, unknown>,
+    decide: (order: OrderWithItems, toStatus: OrderStatusName) => Decision | Promise<Decision>,
+  ): Promise<ActionResult> {
+    const { actor, orderId, expectedVersion } = command;
+    let order = await this.loadForAction(actor, orderId, action);
+    const key = command.idempotencyKey === undefined || command.idempotencyKey === null ? null : requireKey(command.idempotencyKey);
+    const request: IdempotentRequest | null = key ? { actor, key, operation: action, orderId, payload } : null;
+
+    const attempt = async (): Promise<ActionResult> => {
+      for (let attemptNo = 1; ; attemptNo++) {
+        if (expectedVersion !== null && order.version !== expectedVersion) {
+          throw new VersionConflictError(order.version, order.status, expectedVersion);
+        }
+        const toStatus = targetStatus(order, action);
+        if (!toStatus) throw new InvalidTransitionError(action, order.status, availableActions(actor, order));
+        const decision = await decide(order, toStatus);
+        const written = await this.write(order, action, decision, actor, request);
+        if (written) return written;
+        // Lost the compare-and-swap: someone changed the order since we read it.
+        order = await this.loadForAction(actor, orderId, action);
+        if (expectedVersion === null && attemptNo >= MAX_UNCONDITIONAL_ATTEMPTS) {
+          throw new VersionConflictError(order.version, order.status, order.version - 1);
+        }
+      }
+    };
+    return request ? this.idempotently(request, attempt) : this.announce(await attempt());
+  }
+
+  /** The order as the actor may act on it: 404 when it does not exist for the actor, 403 when not its action. */
+  private async loadForAction(actor: Actor, orderId: number, action: OrderActionName): Promise<OrderWithItems> {
+    const order = await loadOrder(this.deps.prisma, orderId);
+    if (!order || !canSeeFor(actor, order, action)) throw new NotFoundError('Order', orderId);
+    if (!isActorsAction(actor, order, action)) {
+      throw new ForbiddenError(`A ${actor.role} cannot ${action.replaceAll('_', ' ')} this order`);
+    }
+    return order;
+  }
+
+  /** The compare-and-swap write with everything that commits with it; null when the version moved. */
+  private write(
+    order: OrderWithItems,
+    action: OrderActionName,
+    decision: Decision,
+    actor: Actor,
+    request: IdempotentRequest | null,
+  ): Promise<ActionResult | null> {
+    return this.deps.prisma.$transaction(async (tx) => {
+      const updated = await compareAndSwap(tx, order, { status: decision.toStatus, riderId: decision.riderId ?? order.riderId });
+      if (!updated) return null;
+      await tx.orderEvent.create({
+        data: {
+          orderId: order.id,
+          version: updated.version,
+          action,
+          fromStatus: order.status,
+          toStatus: decision.toStatus,
+          actorRole: actor.role,
+          actorId: actor.id,
+          riderId: decision.riderId ?? null,
+          reason: decision.reason ?? null,
+        },
+      });
+      await decision.effects?.(tx, updated);
+      const result = { ...updated, items: order.items };
+      const outcome: StoredOutcome = { result: 'ok', order: toSnapshot(result) };
+      if (request) await this.deps.idempotency.record(tx, request, order.id, outcome);
+      return { order: result, replayed: false, outcome };
+    });
+  }
+
+  /**
+   * Replays a key already used, or takes its lock and executes. When the database refuses our record because the
+   * key was recorded meanwhile (possible only if the Redis lock was lost), the transaction rolled back: replay theirs.
+   */
+  private async idempotently(request: IdempotentRequest, execute: () => Promise<ActionResult>): Promise<ActionResult> {
+    const { idempotency } = this.deps;
+    const earlier = await idempotency.findReplay(request);
+    if (earlier) return this.replay(earlier.orderId, earlier.outcome);
+    const release = await idempotency.lock(request);
+    try {
+      // The first request may have finished between our look-up and our lock.
+      const finished = await idempotency.findReplay(request);
+      if (finished) return this.replay(finished.orderId, finished.outcome);
+      const result = await execute();
+      await idempotency.cache(request, result.order.id, result.outcome);
+      return this.announce(result);
+    } catch (error) {
+      // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
+      // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
+      if (!isIdempotencyRecordConflict(error) && !(error instanceof DomainError)) throw error;
+      const winner = await idempotency.findReplay(request);
+      if (!winner) throw error;
+      return this.replay(winner.orderId, winner.outcome);
+    } finally {
+      await release();
+    }
+  }
+
+  private async replay(orderId: number, outcome: StoredOutcome): Promise<ActionResult> {
+    const current = await loadOrder(this.deps.prisma, orderId);
+    if (!current) throw new NotFoundError('Order', orderId);
+    return { order: current, replayed: true, outcome };
+  }
+
+  private announce(result: ActionResult): ActionResult {
+    this.deps.onOrderChanged?.(result.order);
+    return result;
+  }
+
+  /** Prices each line from the menu now; unknown, foreign or unavailable items are validation errors. */
+  private async priceLines(command: CreateOrderCommand) {
+    const { prisma } = this.deps;
+    const restaurant = await prisma.restaurant.findUnique({ where: { id: command.restaurantId }, select: { id: true } });
+    if (!restaurant) throw ValidationError.of('restaurantId', `restaurant ${command.restaurantId} does not exist`);
+    const ids = [...new Set(command.items.map((item) => item.menuItemId))];
+    const menu = new Map((await prisma.menuItem.findMany({ where: { id: { in: ids } } })).map((item) => [item.id, item]));
+    const fields: FieldError[] = [];
+    const lines = command.items.map((item, position) => {
+      const menuItem = menu.get(item.menuItemId);
+      const path = ['items', String(position), 'menuItemId'];
+      if (!menuItem || menuItem.restaurantId !== command.restaurantId) {
+        fields.push({ path, message: `menu item ${item.menuItemId} is not on this restaurant's menu` });
+      } else if (!menuItem.available) {
+        fields.push({ path, message: `${menuItem.name} is not available` });
+      }
+      const unitPrice = menuItem?.price ?? 0;
+      return { menuItemId: item.menuItemId, position, name: menuItem?.name ?? '', quantity: item.quantity, unitPrice, lineTotal: unitPrice * item.quantity };
+    });
+    if (fields.length) throw new ValidationError(fields);
+    return lines;
+  }
+}
+
+/** PostgreSQL text cannot hold NUL characters: refuse them as bad input instead of failing at the database. */
+const hasNul = (text: string) => text.includes('\u0000');
+
+/** Checks the idempotency key's form (1–255 characters); throws ValidationError when missing or malformed. */
+export function requireKey(key: string | null | undefined): string {
+  if (key === undefined || key === null || key.length === 0) throw ValidationError.of('idempotencyKey', 'is required');
+  if (hasNul(key)) throw ValidationError.of('idempotencyKey', 'must not contain NUL characters');
+  if (key.length > ORDER_LIMITS.maxIdempotencyKeyLength) {
+    throw ValidationError.of('idempotencyKey', `must be at most ${ORDER_LIMITS.maxIdempotencyKeyLength} characters`);
+  }
+  return key;
+}
+
+function validateCreateShape(command: CreateOrderCommand): void {
+  const fields: FieldError[] = [];
+  const { items, deliveryAddress, restaurantId } = command;
+  if (!Number.isSafeInteger(restaurantId) || restaurantId < 1) fields.push({ path: ['restaurantId'], message: 'must be a restaurant id' });
+  if (items.length < ORDER_LIMITS.minLines || items.length > ORDER_LIMITS.maxLines) {
+    fields.push({ path: ['items'], message: `must have ${ORDER_LIMITS.minLines} to ${ORDER_LIMITS.maxLines} lines` });
+  }
+  items.forEach((item, index) => {
+    if (!Number.isSafeInteger(item.menuItemId) || item.menuItemId < 1) fields.push({ path: ['items', String(index), 'menuItemId'], message: 'must be a menu item id' });
+    if (!Number.isInteger(item.quantity) || item.quantity < ORDER_LIMITS.minQuantity || item.quantity > ORDER_LIMITS.maxQuantity) {
+      fields.push({ path: ['items', String(index), 'quantity'], message: `must be an integer from ${ORDER_LIMITS.minQuantity} to ${ORDER_LIMITS.maxQuantity}` });
+    }
+  });
+  if (deliveryAddress.trim().length === 0) fields.push({ path: ['deliveryAddress'], message: 'must not be empty' });
+  if (hasNul(deliveryAddress)) fields.push({ path: ['deliveryAddress'], message: 'must not contain NUL characters' });
+  if (deliveryAddress.length > ORDER_LIMITS.maxTextLength) fields.push({ path: ['deliveryAddress'], message: `must be at most ${ORDER_LIMITS.maxTextLength} characters` });
+  if (fields.length) throw new ValidationError(fields);
+}

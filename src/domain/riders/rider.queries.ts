@@ -1,0 +1,71 @@
+/**
+ * Reads of riders and who may see a rider's location (SPEC §3): the rider itself, admins, and the customer and
+ * restaurant of an order the rider is assigned to. Everyone authenticated may see that a rider exists and its name.
+ */
+import type { PrismaClient, Rider } from '../../generated/prisma/client.ts';
+import type { Actor } from '../auth.ts';
+import { ForbiddenError, NotFoundError } from '../errors.ts';
+import type { OrderService } from '../orders/order.service.ts';
+
+/** A rider as an actor sees it: `location` is null when unknown or not visible to that actor. */
+export type RiderView = { id: number; name: string; location: { lat: number; lng: number } | null };
+
+const MAX_ID = 2_147_483_647;
+
+/** Of `riderIds`, those whose location `actor` may see; at most one query whatever the number of riders. */
+export async function riderLocationsVisibleTo(prisma: PrismaClient, actor: Actor, riderIds: readonly number[]): Promise<Set<number>> {
+  const unique = [...new Set(riderIds)];
+  if (!unique.length) return new Set();
+  if (actor.role === 'admin') return new Set(unique);
+  if (actor.role === 'rider') return new Set(unique.filter((id) => id === actor.id));
+  const party = actor.role === 'customer' ? { customerId: actor.id } : { restaurantId: actor.id };
+  const rows = await prisma.order.findMany({
+    where: { riderId: { in: unique }, ...party },
+    select: { riderId: true },
+    distinct: ['riderId'],
+  });
+  return new Set(rows.flatMap((row) => (row.riderId === null ? [] : [row.riderId])));
+}
+
+function view(rider: Rider, locationVisible: boolean): RiderView {
+  const known = rider.lat !== null && rider.lng !== null;
+  return { id: rider.id, name: rider.name, location: known && locationVisible ? { lat: rider.lat!, lng: rider.lng! } : null };
+}
+
+function findRider(prisma: PrismaClient, riderId: number): Promise<Rider | null> {
+  if (!Number.isSafeInteger(riderId) || riderId < 1 || riderId > MAX_ID) return Promise.resolve(null);
+  return prisma.rider.findUnique({ where: { id: riderId } });
+}
+
+/** One rider as the actor may see it, or NotFoundError. */
+export async function getRider(prisma: PrismaClient, actor: Actor, riderId: number): Promise<RiderView> {
+  const rider = await findRider(prisma, riderId);
+  if (!rider) throw new NotFoundError('Rider', riderId);
+  return view(rider, (await riderLocationsVisibleTo(prisma, actor, [rider.id])).has(rider.id));
+}
+
+/** The riders with these ids as the actor may see them, in two queries at most (related rows of an order list). */
+export async function ridersByIds(prisma: PrismaClient, actor: Actor, ids: readonly number[]): Promise<RiderView[]> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return [];
+  const [riders, visible] = await Promise.all([
+    prisma.rider.findMany({ where: { id: { in: unique } }, orderBy: { id: 'asc' } }),
+    riderLocationsVisibleTo(prisma, actor, unique),
+  ]);
+  return riders.map((rider) => view(rider, visible.has(rider.id)));
+}
+
+/**
+ * A location report addressed to a rider resource (REST `PUT /riders/{id}/location`): 404 for no such rider, 403
+ * unless the actor is that rider, then OrderService.updateRiderLocation (range checks).
+ */
+export async function reportRiderLocation(
+  deps: { prisma: PrismaClient; orders: OrderService },
+  command: { actor: Actor; riderId: number; lat: number; lng: number },
+): Promise<RiderView> {
+  const { actor, riderId } = command;
+  if (!(await findRider(deps.prisma, riderId))) throw new NotFoundError('Rider', riderId);
+  if (actor.role !== 'rider' || actor.id !== riderId) throw new ForbiddenError('Only the rider itself reports its location');
+  const updated = await deps.orders.updateRiderLocation({ actor, lat: command.lat, lng: command.lng });
+  return view(updated, true);
+}

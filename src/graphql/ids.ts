@@ -1,0 +1,31 @@
+/** Global ids: the relay plugin's opaque `base64(Type:id)`; a bare database id is accepted too. */
+import { decodeGlobalID } from '@pothos/plugin-relay';
+
+/** The types node(id:)/nodes(ids:) load; test/graphql/schema.test.ts checks it is every type implementing Node. */
+export const NODE_TYPENAMES: ReadonlySet<string> = new Set(['Customer', 'MenuItem', 'Order', 'Payment', 'Restaurant', 'Rider']);
+
+/** The database id a raw id part names (digits, within Int), else null. */
+export function databaseId(raw: string): number | null {
+  const value = Number(raw);
+  return /^[0-9]+$/.test(raw) && Number.isSafeInteger(value) && value >= 1 && value <= 2_147_483_647 ? value : null;
+}
+
+/** Whether a decoded global id can name a row at all; a forged one (unknown type, `Order:abc`) names nothing. */
+export function isLoadableGlobalId(id: { typename: string; id: string }): boolean {
+  return NODE_TYPENAMES.has(id.typename) && databaseId(id.id) !== null;
+}
+
+/** The database id inside `id` if it names a `typename` (or is a bare integer), else null. */
+export function parseId(id: string, typename: string): number | null {
+  let raw: string = id;
+  if (!/^[0-9]+$/.test(id)) {
+    try {
+      const decoded = decodeGlobalID(id);
+      if (decoded.typename !== typename) return null;
+      raw = decoded.id;
+    } catch {
+      return null;
+    }
+  }
+  return databaseId(raw);
+}

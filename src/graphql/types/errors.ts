@@ -1,0 +1,83 @@
+/** The `Error` interface and one object type per domain error, used as union members by the errors plugin. */
+import {
+  type DomainError,
+  ForbiddenError,
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../../domain/errors.ts';
+import { builder } from '../builder.ts';
+import { OrderActionEnum, OrderStatusEnum } from './enums.ts';
+
+export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
+  fields: (t) => ({
+    message: t.exposeString('message'),
+    code: t.exposeString('code'),
+  }),
+});
+
+builder.objectType(VersionConflictError, {
+  name: 'VersionConflictError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof VersionConflictError,
+  fields: (t) => ({
+    currentVersion: t.exposeInt('currentVersion'),
+    currentStatus: t.field({ type: OrderStatusEnum, resolve: (error) => error.currentStatus }),
+  }),
+});
+
+builder.objectType(InvalidTransitionError, {
+  name: 'InvalidTransitionError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof InvalidTransitionError,
+  fields: (t) => ({
+    currentStatus: t.field({ type: OrderStatusEnum, resolve: (error) => error.currentStatus }),
+    allowedActions: t.field({ type: [OrderActionEnum], resolve: (error) => error.allowedActions }),
+  }),
+});
+
+/** An error type with nothing beyond message and code. */
+function plainErrorType<T extends DomainError>(ErrorClass: new (...args: never[]) => T, name: string) {
+  builder.objectType(ErrorClass, {
+    name,
+    interfaces: [ErrorInterface] as never,
+    isTypeOf: (value) => value instanceof ErrorClass,
+    fields: () => ({}),
+  });
+}
+
+plainErrorType(ForbiddenError, 'ForbiddenError');
+plainErrorType(NotFoundError, 'NotFoundError');
+plainErrorType(IdempotencyKeyReusedError, 'IdempotencyKeyReusedError');
+plainErrorType(IdempotencyKeyInProgressError, 'IdempotencyKeyInProgressError');
+
+const FieldErrorType = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
+  description: 'One invalid input field: its path in the input (e.g. ["items", "0", "quantity"]) and what is wrong.',
+  fields: (t) => ({
+    path: t.exposeStringList('path'),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({
+    fields: t.field({ type: [FieldErrorType], resolve: (error) => error.fields }),
+  }),
+});
+
+/** The error members of every action's result union on an existing order. */
+export const ORDER_ACTION_ERRORS = [
+  VersionConflictError,
+  InvalidTransitionError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+  IdempotencyKeyReusedError,
+  IdempotencyKeyInProgressError,
+];

@@ -1,0 +1,32 @@
+/** The caller (`viewer`) and the Customer type. */
+import { builder } from '../builder.ts';
+import { ActorRoleEnum } from './enums.ts';
+
+builder.prismaNode('Customer', {
+  id: { field: 'id' },
+  nullable: true,
+  // A customer node is the customer itself, or anyone for an admin; others reach customers only through orders.
+  findUnique: (id, ctx) => ({
+    id: ctx.actor?.role === 'admin' || (ctx.actor?.role === 'customer' && ctx.actor.id === Number(id)) ? Number(id) : -1,
+  }),
+  fields: (t) => ({
+    databaseId: t.exposeInt('id'),
+    name: t.exposeString('name'),
+  }),
+});
+
+const ViewerRef = builder.objectRef<{ role: string; id: number }>('Viewer').implement({
+  description: 'Who the bearer token says you are.',
+  fields: (t) => ({
+    role: t.field({ type: ActorRoleEnum, resolve: (viewer) => viewer.role as never }),
+    databaseId: t.exposeInt('id'),
+  }),
+});
+
+builder.queryField('viewer', (t) =>
+  t.field({
+    type: ViewerRef,
+    authScopes: { authenticated: true },
+    resolve: (_root, _args, ctx) => ctx.actor!,
+  }),
+);

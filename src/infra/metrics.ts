@@ -1,0 +1,46 @@
+/** Prometheus metrics (prom-client), one registry per process (per container in tests). */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Creates the registry and the service's metrics. */
+export function createMetrics(sample: { dbPool?: () => { total: number; idle: number; waiting: number } } = {}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const graphqlDuration = new Histogram({
+    name: 'graphql_operation_duration_seconds',
+    help: 'GraphQL operation latency by operation name and type',
+    labelNames: ['operation', 'type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const actionOutcomes = new Counter({
+    name: 'order_action_outcomes_total',
+    help: 'Order actions by action and outcome: ok, replayed, or the error code (VERSION_CONFLICT, …)',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [registry],
+  });
+  if (sample.dbPool) {
+    const read = sample.dbPool;
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const pool = read();
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
+      },
+    });
+  }
+  return { registry, httpDuration, graphqlDuration, actionOutcomes };
+}

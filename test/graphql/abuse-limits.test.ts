@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUERY_LIMITS } from '../../src/graphql/yoga.ts';
+import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => service?.close());
+
+/** A query nesting restaurant → orders → restaurant … `levels` times. */
+function deepQuery(levels: number): string {
+  let selection = 'name';
+  for (let i = 0; i < levels; i++) selection = `restaurant { orders(first: 1) { edges { node { ${i % 2 ? 'status' : ''} restaurant { ${selection} } } } } }`;
+  return `query Deep { orders(first: 1) { edges { node { ${selection} } } } }`;
+}
+
+describe(`GraphQL abuse limits (${backend})`, () => {
+  it('answers the ordinary order list', async () => {
+    const body = await graphql(
+      service,
+      DEMO.admin,
+      '{ orders(first: 50) { edges { node { status restaurant { name menu { name } } rider { name currentLocation { lat } } items { name menuItem { name } } history { version actor { role } } payment { status } } } } }',
+    );
+    expect(body.errors).toBeUndefined();
+  });
+
+  it('refuses a query deeper than the limit with a GraphQL error', async () => {
+    // Each level adds restaurant → orders → edges → node: two levels are deeper than the limit of 10.
+    const body = await graphql(service, DEMO.admin, deepQuery(2));
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.message).toMatch(/depth/i);
+  });
+
+  it('refuses too many aliases', async () => {
+    const aliases = Array.from({ length: QUERY_LIMITS.maxAliases + 5 }, (_, i) => `a${i}: viewer { role }`).join(' ');
+    const body = await graphql(service, DEMO.admin, `{ ${aliases} }`);
+    expect(body.errors?.[0]?.message).toMatch(/alias/i);
+  });
+
+  it('refuses a query whose cost is too high', async () => {
+    const fields = Array.from({ length: 15 }, (_, i) => `o${i}: orders(first: 100) { edges { node { items { name menuItem { name } } history { version actor { role } } restaurant { menu { name } } } } }`);
+    const body = await graphql(service, DEMO.admin, `{ ${fields.join(' ')} }`);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.message).toMatch(/cost/i);
+  });
+
+  it('refuses an enormous document without crashing, and stays ready', async () => {
+    const body = await graphql(service, DEMO.admin, `{ ${'viewer { role } '.repeat(2_000)} }`);
+    expect(body.errors?.length).toBeGreaterThan(0);
+    expect((await service.app.request('/readyz')).status).toBe(200);
+  });
+});
