@@ -52,6 +52,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const redis = connectRedis({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
   const idempotency = new IdempotencyStore(db.prisma, redis.client);
   const metrics = createMetrics({ dbPool: db.poolStats });
+  db.onStatement(() => metrics.dbStatements.inc());
   const orderChangeListeners = new Set<OrderChangeListener>();
   const pubsub = createOrderPubSub(redis, config.redisKeyPrefix);
   orderChangeListeners.add((order) => pubsub.pubsub.publishOrderChanged(order));

@@ -27,6 +27,11 @@ export function createMetrics(sample: { dbPool?: () => { total: number; idle: nu
     labelNames: ['action', 'outcome'] as const,
     registers: [registry],
   });
+  const dbStatements = new Counter({
+    name: 'db_statements_total',
+    help: 'SQL statements sent to the database (transaction control included)',
+    registers: [registry],
+  });
   if (sample.dbPool) {
     const read = sample.dbPool;
     new Gauge({
@@ -42,5 +47,5 @@ export function createMetrics(sample: { dbPool?: () => { total: number; idle: nu
       },
     });
   }
-  return { registry, httpDuration, graphqlDuration, actionOutcomes };
+  return { registry, httpDuration, graphqlDuration, actionOutcomes, dbStatements };
 }
