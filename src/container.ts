@@ -49,7 +49,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     if (applied.length) logger.info({ applied }, 'applied migrations');
   }
   if (config.seedDemoData && (await seedDemoData(db))) logger.info('filled the empty database with demo data');
-  const redis = connectRedis({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
+  const redis = await connectRedis({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
   const idempotency = new IdempotencyStore(db.prisma, redis.client);
   const metrics = createMetrics({ dbPool: db.poolStats });
   db.onStatement(() => metrics.dbStatements.inc());

@@ -17,7 +17,10 @@ export class UnauthenticatedError extends DomainError {
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
-  constructor(readonly resource: string, readonly id: string | number) {
+  constructor(
+    readonly resource: string,
+    readonly id: string | number,
+  ) {
     super(`${resource} ${id} was not found`);
   }
 }
@@ -28,7 +31,11 @@ export class ForbiddenError extends DomainError {
 
 export class VersionConflictError extends DomainError {
   readonly code = 'VERSION_CONFLICT';
-  constructor(readonly currentVersion: number, readonly currentStatus: OrderStatusName, expectedVersion: number) {
+  constructor(
+    readonly currentVersion: number,
+    readonly currentStatus: OrderStatusName,
+    expectedVersion: number,
+  ) {
     super(`The order is at version ${currentVersion}, not ${expectedVersion}: re-read it and retry`);
   }
 }

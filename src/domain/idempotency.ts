@@ -19,6 +19,18 @@ import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './erro
 export const LOCK_TTL_MS = 10_000;
 export const RECORD_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** The columns of one idempotency record (table idempotency_records). */
+export type IdempotencyRecordFields = {
+  actorRole: Actor['role'];
+  actorId: number;
+  key: string;
+  operation: string;
+  fingerprint: string;
+  orderId: number;
+  outcome: Prisma.JsonObject;
+  expiresAt: Date;
+};
+
 /** What an executed request produced, independent of transport: REST replays it, GraphQL reports `replayed`. */
 export type StoredOutcome = {
   /** `created` (REST 201) or `ok` (200). */
@@ -56,9 +68,14 @@ export class IdempotencyStore {
     private readonly redis: Redis,
   ) {}
 
-  /** The replay for a key already used by this actor, IdempotencyKeyReusedError for another request, or null. */
-  async findReplay(request: IdempotentRequest): Promise<Replay | null> {
-    const row = await this.find(request.actor, request.key);
+  /**
+   * The replay for a key already used by this actor, IdempotencyKeyReusedError for another request, or null.
+   * `in` picks where to look: the Redis replay cache (fast, may have lost entries), the table (the truth), or both.
+   */
+  async findReplay(request: IdempotentRequest, where: 'cache' | 'table' | 'both' = 'both'): Promise<Replay | null> {
+    const row =
+      (where !== 'table' ? await this.findCached(request.actor, request.key) : null) ??
+      (where !== 'cache' ? await this.findRecorded(request.actor, request.key) : null);
     if (!row) return null;
     if (row.fingerprint !== fingerprintOf(request)) throw new IdempotencyKeyReusedError();
     return { orderId: row.orderId, outcome: row.outcome };
@@ -85,28 +102,29 @@ export class IdempotencyStore {
     };
   }
 
+  /** The durable record's columns, for a write that commits it together with its effect. */
+  recordFields(request: IdempotentRequest, orderId: number, outcome: StoredOutcome): IdempotencyRecordFields {
+    return {
+      actorRole: request.actor.role,
+      actorId: request.actor.id,
+      key: request.key,
+      operation: request.operation,
+      fingerprint: fingerprintOf(request),
+      orderId,
+      outcome: outcome as unknown as Prisma.JsonObject,
+      expiresAt: new Date(Date.now() + RECORD_TTL_MS),
+    };
+  }
+
   /** Writes the durable record inside the caller's transaction. */
   async record(tx: Prisma.TransactionClient, request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
-    await tx.idempotencyRecord.create({
-      data: {
-        actorRole: request.actor.role,
-        actorId: request.actor.id,
-        key: request.key,
-        operation: request.operation,
-        fingerprint: fingerprintOf(request),
-        orderId,
-        outcome,
-        expiresAt: new Date(Date.now() + RECORD_TTL_MS),
-      },
-    });
+    await tx.idempotencyRecord.create({ data: this.recordFields(request, orderId, outcome) });
   }
 
   /** Puts a committed record into the replay cache (best effort: the table stays the source of truth). */
   async cache(request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
     const row: RecordRow = { fingerprint: fingerprintOf(request), orderId, outcome };
-    await this.redis
-      .set(`idem:${scope(request.actor, request.key)}`, JSON.stringify(row), 'PX', RECORD_TTL_MS)
-      .catch(() => {});
+    await this.redis.set(`idem:${scope(request.actor, request.key)}`, JSON.stringify(row), 'PX', RECORD_TTL_MS).catch(() => {});
   }
 
   /** Deletes records past their retention; returns how many. */
@@ -115,9 +133,12 @@ export class IdempotencyStore {
     return count;
   }
 
-  private async find(actor: Actor, key: string): Promise<RecordRow | null> {
+  private async findCached(actor: Actor, key: string): Promise<RecordRow | null> {
     const cached = await this.redis.get(`idem:${scope(actor, key)}`).catch(() => null);
-    if (cached) return JSON.parse(cached) as RecordRow;
+    return cached ? (JSON.parse(cached) as RecordRow) : null;
+  }
+
+  private async findRecorded(actor: Actor, key: string): Promise<RecordRow | null> {
     const row = await this.prisma.idempotencyRecord.findUnique({
       where: { actorRole_actorId_key: { actorRole: actor.role, actorId: actor.id, key } },
       select: { fingerprint: true, orderId: true, outcome: true },
@@ -126,10 +147,13 @@ export class IdempotencyStore {
   }
 }
 
-/** True for the unique-index violation that means another request recorded the same key first. */
+/**
+ * True for the unique-index violation that means another request recorded the same key first: P2002 from a Prisma
+ * create, or P2010 (raw query, PostgreSQL 23505) from the single-statement action write.
+ */
 export function isIdempotencyRecordConflict(error: unknown): boolean {
-  const e = error as { code?: string; meta?: { modelName?: string; target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } };
-  if (e?.code !== 'P2002') return false;
-  const text = JSON.stringify(e.meta ?? {});
-  return e.meta?.modelName === 'IdempotencyRecord' || text.includes('idempotency_records') || text.includes('"key"');
+  const e = error as { code?: string; meta?: { modelName?: string; driverAdapterError?: { cause?: { originalCode?: string } } } };
+  const uniqueViolation = e?.code === 'P2002' || (e?.code === 'P2010' && e.meta?.driverAdapterError?.cause?.originalCode === '23505');
+  if (!uniqueViolation) return false;
+  return e.meta?.modelName === 'IdempotencyRecord' || JSON.stringify(e.meta ?? {}).includes('idempotency_records');
 }

@@ -3,10 +3,8 @@
  * Both are driven by the same Prisma client (driver adapters) and the same migrations.
  */
 import fs from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
@@ -93,6 +91,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
 
 async function openEmbedded(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
+  // Loaded only when used: PGlite costs ~50 MB of memory that a process on real PostgreSQL should not carry.
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   const pglite = await PGlite.create(dataDir);
   const { prisma, onStatement } = createPrisma(new PrismaPGlite(pglite));
   let sessionQueue: Promise<void> = Promise.resolve();

@@ -3,7 +3,6 @@
  * (ioredis-mock, which also runs Lua), so the code that uses Redis has one path for both.
  */
 import { Redis } from 'ioredis';
-import RedisMock from 'ioredis-mock';
 
 export type { Redis };
 
@@ -20,8 +19,10 @@ export type RedisConnection = {
 export type RedisOptions = { url?: string | undefined; keyPrefix: string };
 
 /** Connects to Redis, or creates the in-process stand-in. Never throws for an unreachable server: ping() reports it. */
-export function connectRedis(options: RedisOptions): RedisConnection {
+export async function connectRedis(options: RedisOptions): Promise<RedisConnection> {
   if (!options.url) {
+    // Loaded only when used: the stand-in costs ~15 MB of memory that a process on real Redis should not carry.
+    const { default: RedisMock } = await import('ioredis-mock');
     // A private "server" per connection set, so two services in one process (tests) never share keys.
     const mockServer = { host: `in-process-${Math.random().toString(36).slice(2)}`, port: 6379 };
     const client = new RedisMock({ ...mockServer, keyPrefix: options.keyPrefix }) as unknown as Redis;

@@ -104,14 +104,12 @@ describe(`no N+1 (${backend})`, () => {
     await createOrders(60);
     const { edges, statements } = await statementsFor(ISSUE, 50);
     expect(edges).toHaveLength(50);
-    const tables = statements.map((sql) => /FROM "public"\."(\w+)"/.exec(sql)?.[1]);
+    const tables = (sql: string) => [...new Set([...sql.matchAll(/"public"\."(\w+)"/g)].map((match) => match[1]))].sort();
     console.info(
-      `[no-n-plus-one] orders(first: 50) { restaurant rider items } on ${backend}: ${statements.length} SQL statements (${tables.join(', ')})`,
+      `[no-n-plus-one] orders(first: 50) { restaurant rider items } on ${backend}: ${statements.length} SQL statement(s) over ${statements.map((sql) => tables(sql).join('+')).join(', ')}`,
     );
-    // The relations load concurrently, so their statements may arrive in any order.
-    expect(tables[0]).toBe('orders');
-    expect([...tables].sort()).toEqual(['order_items', 'orders', 'restaurants', 'riders']);
-    // One for the orders page, one per relation (restaurant, rider, items).
-    expect(statements.length).toBeLessThanOrEqual(4);
+    // Prisma's relation joins load the page and its relations in one statement (LATERAL joins); the issue allows 3.
+    expect(statements.length).toBeLessThanOrEqual(3);
+    expect(tables(statements.join('\n'))).toEqual(['order_items', 'orders', 'restaurants', 'riders']);
   });
 });

@@ -16,16 +16,7 @@ export const ORDER_STATUSES = [
 export type OrderStatusName = (typeof ORDER_STATUSES)[number];
 
 /** Actions on an existing order (creation is not a transition). */
-export const ORDER_ACTIONS = [
-  'pay',
-  'cancel',
-  'accept',
-  'reject',
-  'complete_preparation',
-  'assign_rider',
-  'pick_up',
-  'deliver',
-] as const;
+export const ORDER_ACTIONS = ['pay', 'cancel', 'accept', 'reject', 'complete_preparation', 'assign_rider', 'pick_up', 'deliver'] as const;
 export type OrderActionName = (typeof ORDER_ACTIONS)[number];
 
 export const TERMINAL_STATUSES: ReadonlySet<OrderStatusName> = new Set(['payment_failed', 'rejected', 'cancelled', 'delivered']);

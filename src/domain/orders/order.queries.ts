@@ -41,7 +41,13 @@ export function decodeCursor(cursor: string): Cursor {
   const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
   const parsedId = Number(id);
-  if (rest.length || Number.isNaN(createdAt.getTime()) || !Number.isSafeInteger(parsedId) || parsedId < 1 || encodeCursor({ createdAt, id: parsedId }) !== cursor) {
+  if (
+    rest.length ||
+    Number.isNaN(createdAt.getTime()) ||
+    !Number.isSafeInteger(parsedId) ||
+    parsedId < 1 ||
+    encodeCursor({ createdAt, id: parsedId }) !== cursor
+  ) {
     throw ValidationError.of('cursor', 'is not a cursor this API issued');
   }
   return { createdAt, id: parsedId };
@@ -56,7 +62,8 @@ export async function listVisibleOrders(
   options: ListOrdersOptions,
 ): Promise<{ orders: OrderWithItems[]; nextCursor: string | null }> {
   const limit = options.limit ?? PAGE_SIZE.default;
-  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max) throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
+    throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
   const after = options.cursor ? decodeCursor(options.cursor) : null;
   const where: Prisma.OrderWhereInput = {
     AND: [

@@ -3,10 +3,10 @@
  *
  * Each action on an existing order runs the checks in the precedence SPEC §5 fixes —
  * visibility (404) → permission (403) → idempotency (replay / 422 / 409) → version (412) → legality (409) →
- * business rules (400) — then one compare-and-swap write that commits the new version with its history event,
- * payment or refund, and idempotency record in a single transaction.
+ * business rules (400) — then one compare-and-swap statement that commits the new version with its history event,
+ * payment or refund, and idempotency record, all or nothing (order-change.ts).
  */
-import type { Order, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import {
   DomainError,
@@ -18,9 +18,9 @@ import {
   type FieldError,
 } from '../errors.ts';
 import { type IdempotencyStore, type IdempotentRequest, isIdempotencyRecordConflict, type StoredOutcome } from '../idempotency.ts';
-import { compareAndSwap } from '../optimistic-lock.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
+import { commitOrderChange, type PaymentRecord } from './order-change.ts';
 import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
 import { PAYMENT_METHODS, type PaymentGateway, type PaymentMethod } from './payment-gateway.ts';
 
@@ -64,8 +64,10 @@ type Decision = {
   toStatus: OrderStatusName;
   riderId?: number;
   reason?: string | null;
-  /** Further writes in the same transaction (payment, refund). */
-  effects?: (tx: Prisma.TransactionClient, order: Order) => Promise<void>;
+  /** A charge executed for this change, recorded with it. */
+  payment?: PaymentRecord;
+  /** Refund the order's succeeded payment, if any, with the change. */
+  refund?: boolean;
 };
 
 export type OrderChangeListener = (order: OrderWithItems) => void;
@@ -135,7 +137,8 @@ export class OrderService {
     if (!(PAYMENT_METHODS as readonly string[]).includes(command.paymentMethod)) {
       throw ValidationError.of('paymentMethod', `must be one of ${PAYMENT_METHODS.join(', ')}`);
     }
-    if (!Number.isSafeInteger(command.amount) || command.amount < 0) throw ValidationError.of('amount', 'must be a non-negative integer (KRW)');
+    if (!Number.isSafeInteger(command.amount) || command.amount < 0)
+      throw ValidationError.of('amount', 'must be a non-negative integer (KRW)');
     const method = command.paymentMethod as PaymentMethod;
     return this.execute({ ...command, idempotencyKey: key }, 'pay', { paymentMethod: method, amount: command.amount }, async (order) => {
       if (command.amount !== order.totalAmount) {
@@ -145,18 +148,7 @@ export class OrderService {
       const charge = await this.deps.paymentGateway.charge({ gatewayKey, orderId: order.id, amount: order.totalAmount, method });
       return {
         toStatus: paymentTarget(charge.approved),
-        effects: async (tx) => {
-          await tx.payment.create({
-            data: {
-              orderId: order.id,
-              amount: order.totalAmount,
-              method,
-              status: charge.approved ? 'succeeded' : 'declined',
-              gatewayKey,
-              gatewayRef: charge.reference,
-            },
-          });
-        },
+        payment: { amount: order.totalAmount, method, approved: charge.approved, gatewayKey, gatewayRef: charge.reference },
       };
     });
   }
@@ -211,8 +203,10 @@ export class OrderService {
   async updateRiderLocation(command: UpdateRiderLocationCommand) {
     if (command.actor.role !== 'rider') throw new ForbiddenError('Only riders report their location');
     const fields: FieldError[] = [];
-    if (!Number.isFinite(command.lat) || command.lat < -90 || command.lat > 90) fields.push({ path: ['lat'], message: 'must be between -90 and 90' });
-    if (!Number.isFinite(command.lng) || command.lng < -180 || command.lng > 180) fields.push({ path: ['lng'], message: 'must be between -180 and 180' });
+    if (!Number.isFinite(command.lat) || command.lat < -90 || command.lat > 90)
+      fields.push({ path: ['lat'], message: 'must be between -90 and 90' });
+    if (!Number.isFinite(command.lng) || command.lng < -180 || command.lng > 180)
+      fields.push({ path: ['lng'], message: 'must be between -180 and 180' });
     if (fields.length) throw new ValidationError(fields);
     return this.deps.prisma.rider.update({
       where: { id: command.actor.id },
@@ -221,7 +215,10 @@ export class OrderService {
   }
 
   /** Runs an action by name (legacy v1 maps a target status to one of these). */
-  run(action: OrderActionName, command: OrderCommand & Partial<PayOrderCommand & ReasonCommand & AssignRiderCommand>): Promise<ActionResult> {
+  run(
+    action: OrderActionName,
+    command: OrderCommand & Partial<PayOrderCommand & ReasonCommand & AssignRiderCommand>,
+  ): Promise<ActionResult> {
     switch (action) {
       case 'pay':
         return this.payOrder({ ...command, paymentMethod: command.paymentMethod ?? '', amount: command.amount ?? Number.NaN });
@@ -248,14 +245,7 @@ export class OrderService {
       throw ValidationError.of('reason', `must be at most ${ORDER_LIMITS.maxTextLength} characters`);
     }
     if (reason !== null && hasNul(reason)) throw ValidationError.of('reason', 'must not contain NUL characters');
-    return this.execute(command, action, { reason }, (order, toStatus) => ({
-      toStatus,
-      reason,
-      effects: async (tx) => {
-        const paid = await tx.payment.findFirst({ where: { orderId: order.id, status: 'succeeded' } });
-        if (paid) await tx.refund.create({ data: { orderId: order.id, paymentId: paid.id, amount: paid.amount, reason } });
-      },
-    }));
+    return this.execute(command, action, { reason }, (_order, toStatus) => ({ toStatus, reason, refund: true }));
   }
 
   /** Reports each action's outcome to the observer (metrics), whatever it was. */
@@ -322,35 +312,36 @@ export class OrderService {
   }
 
   /** The compare-and-swap write with everything that commits with it; null when the version moved. */
-  private write(
+  private async write(
     order: OrderWithItems,
     action: OrderActionName,
     decision: Decision,
     actor: Actor,
     request: IdempotentRequest | null,
   ): Promise<ActionResult | null> {
-    return this.deps.prisma.$transaction(async (tx) => {
-      const updated = await compareAndSwap(tx, order, { status: decision.toStatus, riderId: decision.riderId ?? order.riderId });
-      if (!updated) return null;
-      await tx.orderEvent.create({
-        data: {
-          orderId: order.id,
-          version: updated.version,
-          action,
-          fromStatus: order.status,
-          toStatus: decision.toStatus,
-          actorRole: actor.role,
-          actorId: actor.id,
-          riderId: decision.riderId ?? null,
-          reason: decision.reason ?? null,
-        },
-      });
-      await decision.effects?.(tx, updated);
-      const result = { ...updated, items: order.items };
-      const outcome: StoredOutcome = { result: 'ok', order: toSnapshot(result) };
-      if (request) await this.deps.idempotency.record(tx, request, order.id, outcome);
-      return { order: result, replayed: false, outcome };
+    const at = new Date();
+    const riderId = decision.riderId ?? order.riderId;
+    // What the row holds once the write succeeds: it sets exactly these columns and raises the version by one.
+    const result: OrderWithItems = { ...order, status: decision.toStatus, riderId, version: order.version + 1, updatedAt: at };
+    const outcome: StoredOutcome = { result: 'ok', order: toSnapshot(result) };
+    const version = await commitOrderChange(this.deps.prisma, {
+      orderId: order.id,
+      expectedVersion: order.version,
+      action,
+      actor,
+      fromStatus: order.status,
+      toStatus: decision.toStatus,
+      riderId,
+      assignedRiderId: decision.riderId ?? null,
+      reason: decision.reason ?? null,
+      at,
+      ...(decision.payment ? { payment: decision.payment } : {}),
+      ...(decision.refund ? { refund: true } : {}),
+      ...(request ? { idempotency: this.deps.idempotency.recordFields(request, order.id, outcome) } : {}),
     });
+    if (version === null) return null;
+    if (version !== result.version) throw new Error(`order ${order.id} went from version ${order.version} to ${version}`);
+    return { order: result, replayed: false, outcome };
   }
 
   /**
@@ -359,12 +350,13 @@ export class OrderService {
    */
   private async idempotently(request: IdempotentRequest, execute: () => Promise<ActionResult>): Promise<ActionResult> {
     const { idempotency } = this.deps;
-    const earlier = await idempotency.findReplay(request);
+    // A retry usually finds its replay in the cache; otherwise take the lock, then ask the table, which is the
+    // truth (the cache may have lost the entry, and the first request may have finished just before our lock).
+    const earlier = await idempotency.findReplay(request, 'cache');
     if (earlier) return this.replay(earlier.orderId, earlier.outcome);
     const release = await idempotency.lock(request);
     try {
-      // The first request may have finished between our look-up and our lock.
-      const finished = await idempotency.findReplay(request);
+      const finished = await idempotency.findReplay(request, 'table');
       if (finished) return this.replay(finished.orderId, finished.outcome);
       const result = await execute();
       await idempotency.cache(request, result.order.id, result.outcome);
@@ -373,7 +365,7 @@ export class OrderService {
       // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
       // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
       if (!isIdempotencyRecordConflict(error) && !(error instanceof DomainError)) throw error;
-      const winner = await idempotency.findReplay(request);
+      const winner = await idempotency.findReplay(request, 'table');
       if (!winner) throw error;
       return this.replay(winner.orderId, winner.outcome);
     } finally {
@@ -409,7 +401,14 @@ export class OrderService {
         fields.push({ path, message: `${menuItem.name} is not available` });
       }
       const unitPrice = menuItem?.price ?? 0;
-      return { menuItemId: item.menuItemId, position, name: menuItem?.name ?? '', quantity: item.quantity, unitPrice, lineTotal: unitPrice * item.quantity };
+      return {
+        menuItemId: item.menuItemId,
+        position,
+        name: menuItem?.name ?? '',
+        quantity: item.quantity,
+        unitPrice,
+        lineTotal: unitPrice * item.quantity,
+      };
     });
     if (fields.length) throw new ValidationError(fields);
     return lines;
@@ -437,13 +436,18 @@ function validateCreateShape(command: CreateOrderCommand): void {
     fields.push({ path: ['items'], message: `must have ${ORDER_LIMITS.minLines} to ${ORDER_LIMITS.maxLines} lines` });
   }
   items.forEach((item, index) => {
-    if (!Number.isSafeInteger(item.menuItemId) || item.menuItemId < 1) fields.push({ path: ['items', String(index), 'menuItemId'], message: 'must be a menu item id' });
+    if (!Number.isSafeInteger(item.menuItemId) || item.menuItemId < 1)
+      fields.push({ path: ['items', String(index), 'menuItemId'], message: 'must be a menu item id' });
     if (!Number.isInteger(item.quantity) || item.quantity < ORDER_LIMITS.minQuantity || item.quantity > ORDER_LIMITS.maxQuantity) {
-      fields.push({ path: ['items', String(index), 'quantity'], message: `must be an integer from ${ORDER_LIMITS.minQuantity} to ${ORDER_LIMITS.maxQuantity}` });
+      fields.push({
+        path: ['items', String(index), 'quantity'],
+        message: `must be an integer from ${ORDER_LIMITS.minQuantity} to ${ORDER_LIMITS.maxQuantity}`,
+      });
     }
   });
   if (deliveryAddress.trim().length === 0) fields.push({ path: ['deliveryAddress'], message: 'must not be empty' });
   if (hasNul(deliveryAddress)) fields.push({ path: ['deliveryAddress'], message: 'must not contain NUL characters' });
-  if (deliveryAddress.length > ORDER_LIMITS.maxTextLength) fields.push({ path: ['deliveryAddress'], message: `must be at most ${ORDER_LIMITS.maxTextLength} characters` });
+  if (deliveryAddress.length > ORDER_LIMITS.maxTextLength)
+    fields.push({ path: ['deliveryAddress'], message: `must be at most ${ORDER_LIMITS.maxTextLength} characters` });
   if (fields.length) throw new ValidationError(fields);
 }
