@@ -60,6 +60,15 @@ export function fingerprintOf(request: IdempotentRequest): string {
     .digest('hex');
 }
 
+/**
+ * Caches the committed outcome (when given) and deletes the lock only if it is still ours: after a TTL expiry the
+ * lock may belong to another request.
+ */
+const RELEASE_SCRIPT = `
+if ARGV[2] ~= '' then redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0`;
+
 const scope = (actor: Actor, key: string) => `${actor.role}:${actor.id}:${createHash('sha256').update(key).digest('hex')}`;
 
 export class IdempotencyStore {
@@ -81,8 +90,11 @@ export class IdempotencyStore {
     return { orderId: row.orderId, outcome: row.outcome };
   }
 
-  /** Takes the in-flight lock for the key, or throws IdempotencyKeyInProgressError. Returns the release function. */
-  async lock(request: IdempotentRequest): Promise<() => Promise<void>> {
+  /**
+   * Takes the in-flight lock for the key, or throws IdempotencyKeyInProgressError. Returns the release function;
+   * given the outcome the request committed, it also puts that into the replay cache, in the same round trip.
+   */
+  async lock(request: IdempotentRequest): Promise<(committed?: Replay) => Promise<void>> {
     const lockKey = `idem-lock:${scope(request.actor, request.key)}`;
     const token = randomUUID();
     let acquired: string | null;
@@ -94,11 +106,12 @@ export class IdempotencyStore {
       return async () => {};
     }
     if (acquired !== 'OK') throw new IdempotencyKeyInProgressError();
-    return async () => {
-      // Delete only our own lock: after a TTL expiry the key may belong to someone else.
+    return async (committed) => {
+      const cached = committed ? JSON.stringify({ fingerprint: fingerprintOf(request), ...committed } satisfies RecordRow) : '';
+      // Best effort: an unreleased lock expires by itself, and the table stays the truth when the cache misses.
       await this.redis
-        .eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lockKey, token)
-        .catch(() => {}); // an unreleased lock expires by itself
+        .eval(RELEASE_SCRIPT, 2, lockKey, `idem:${scope(request.actor, request.key)}`, token, cached, RECORD_TTL_MS)
+        .catch(() => {});
     };
   }
 
@@ -119,12 +132,6 @@ export class IdempotencyStore {
   /** Writes the durable record inside the caller's transaction. */
   async record(tx: Prisma.TransactionClient, request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
     await tx.idempotencyRecord.create({ data: this.recordFields(request, orderId, outcome) });
-  }
-
-  /** Puts a committed record into the replay cache (best effort: the table stays the source of truth). */
-  async cache(request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
-    const row: RecordRow = { fingerprint: fingerprintOf(request), orderId, outcome };
-    await this.redis.set(`idem:${scope(request.actor, request.key)}`, JSON.stringify(row), 'PX', RECORD_TTL_MS).catch(() => {});
   }
 
   /** Deletes records past their retention; returns how many. */

@@ -15,6 +15,7 @@ import type { ActionResult } from '../../src/domain/orders/order.service.ts';
 import type { PaymentGateway } from '../../src/domain/orders/payment-gateway.ts';
 import { backend, DEMO, MENU, startTestService, type TestService } from '../support/harness.ts';
 import { orderIn, placeOrder } from '../support/orders.ts';
+import { countStatements } from '../support/sql-counter.ts';
 
 let service: TestService;
 beforeAll(async () => {
@@ -119,6 +120,22 @@ describe(`idempotency keys (${backend})`, () => {
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
     for (const s of settled) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(InvalidTransitionError);
     expect(await paymentRows(order.id)).toBe(1);
+  });
+
+  it('replays from the Redis cache without asking the idempotency table', async () => {
+    const order = await placeOrder(service);
+    const command = {
+      actor: DEMO.customer1,
+      orderId: order.id,
+      expectedVersion: 1,
+      idempotencyKey: 'k-cached',
+      paymentMethod: 'card',
+      amount: order.totalAmount,
+    };
+    const first = await orders().payOrder(command);
+    const { result: again, statements } = await countStatements(service.container.db, () => orders().payOrder(command));
+    expect(again).toMatchObject({ replayed: true, outcome: first.outcome });
+    expect(statements.filter((sql) => sql.includes('idempotency_records'))).toEqual([]);
   });
 
   it('replays from the database when the Redis cache is gone', async () => {

@@ -17,7 +17,13 @@ import {
   VersionConflictError,
   type FieldError,
 } from '../errors.ts';
-import { type IdempotencyStore, type IdempotentRequest, isIdempotencyRecordConflict, type StoredOutcome } from '../idempotency.ts';
+import {
+  type IdempotencyStore,
+  type IdempotentRequest,
+  isIdempotencyRecordConflict,
+  type Replay,
+  type StoredOutcome,
+} from '../idempotency.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
 import { commitOrderChange, type PaymentRecord } from './order-change.ts';
@@ -355,11 +361,12 @@ export class OrderService {
     const earlier = await idempotency.findReplay(request, 'cache');
     if (earlier) return this.replay(earlier.orderId, earlier.outcome);
     const release = await idempotency.lock(request);
+    let committed: Replay | undefined;
     try {
       const finished = await idempotency.findReplay(request, 'table');
       if (finished) return this.replay(finished.orderId, finished.outcome);
       const result = await execute();
-      await idempotency.cache(request, result.order.id, result.outcome);
+      committed = { orderId: result.order.id, outcome: result.outcome };
       return this.announce(result);
     } catch (error) {
       // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
@@ -369,7 +376,7 @@ export class OrderService {
       if (!winner) throw error;
       return this.replay(winner.orderId, winner.outcome);
     } finally {
-      await release();
+      await release(committed);
     }
   }
 
