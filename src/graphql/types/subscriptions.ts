@@ -1,14 +1,29 @@
-/** Live order updates over SSE. Only actors who can see an order (or are the restaurant) may subscribe. */
+/**
+ * Live order updates over SSE. Only actors who can see an order (or are the restaurant) may subscribe, and an
+ * event is delivered only while the subscriber can still see the order: a rider watching a claimable order stops
+ * hearing about it once another rider claims it.
+ */
 import { GraphQLError } from 'graphql';
-import { canSee } from '../../domain/orders/order-access.ts';
+import { filter, pipe } from 'graphql-yoga';
+import type { Actor } from '../../domain/auth.ts';
+import { canSee, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
 import { loadOrder } from '../../domain/orders/order.queries.ts';
 import type { OrderChanged } from '../../infra/pubsub.ts';
 import { builder } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
 import { parseId } from '../ids.ts';
 
 builder.subscriptionType({});
 
 const notFound = (what: string) => new GraphQLError(`${what} was not found`, { extensions: { code: 'NOT_FOUND' } });
+
+/** The same refusal as every other field gives without a valid token (SPEC §3). */
+function requireActor(ctx: GraphQLContext): Actor {
+  if (ctx.actor) return ctx.actor;
+  throw new GraphQLError(ctx.authError?.message ?? 'Authentication required: send a valid bearer token', {
+    extensions: { code: 'UNAUTHENTICATED' },
+  });
+}
 
 builder.subscriptionField('orderUpdated', (t) =>
   t.prismaField({
@@ -17,10 +32,13 @@ builder.subscriptionField('orderUpdated', (t) =>
     authScopes: { authenticated: true },
     args: { orderId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
+      const actor = requireActor(ctx);
       const orderId = parseId(String(args.orderId), 'Order');
       const order = orderId === null ? null : await loadOrder(ctx.prisma, orderId);
-      if (!order || !ctx.actor || !canSee(ctx.actor, order)) throw notFound(`Order ${args.orderId}`);
-      return ctx.container.pubsub.orderChanges(order.id) as AsyncIterable<OrderChanged>;
+      if (!order || !canSee(actor, order)) throw notFound(`Order ${args.orderId}`);
+      const stillVisible = async (event: OrderChanged) =>
+        (await ctx.prisma.order.count({ where: { id: event.orderId, AND: [visibleOrdersWhere(actor)] } })) > 0;
+      return pipe(ctx.container.pubsub.orderChanges(order.id) as AsyncIterable<OrderChanged>, filter(stillVisible));
     },
     resolve: (query, event: OrderChanged, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: event.orderId } }),
   }),
@@ -33,11 +51,12 @@ builder.subscriptionField('restaurantOrderUpdated', (t) =>
     authScopes: { authenticated: true },
     args: { restaurantId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
+      const actor = requireActor(ctx);
       const restaurantId = parseId(String(args.restaurantId), 'Restaurant');
-      const actor = ctx.actor;
-      const allowed = actor && restaurantId !== null && (actor.role === 'admin' || (actor.role === 'restaurant' && actor.id === restaurantId));
+      const allowed = restaurantId !== null && (actor.role === 'admin' || (actor.role === 'restaurant' && actor.id === restaurantId));
       if (!allowed) throw notFound(`Restaurant ${args.restaurantId}`);
-      if (!(await ctx.prisma.restaurant.findUnique({ where: { id: restaurantId }, select: { id: true } }))) throw notFound(`Restaurant ${args.restaurantId}`);
+      if (!(await ctx.prisma.restaurant.findUnique({ where: { id: restaurantId }, select: { id: true } })))
+        throw notFound(`Restaurant ${args.restaurantId}`);
       return ctx.container.pubsub.restaurantOrderChanges(restaurantId) as AsyncIterable<OrderChanged>;
     },
     resolve: (query, event: OrderChanged, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: event.orderId } }),
