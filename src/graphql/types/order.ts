@@ -138,7 +138,11 @@ function successType(name: string) {
 }
 
 /** The order id of an action's arguments; an id that names no order is NotFoundError (data, not a GraphQL error). */
-function orderCommand(ctx: GraphQLContext, args: { orderId: string | number; expectedVersion: number }, idempotencyKey?: string | null): OrderCommand {
+function orderCommand(
+  ctx: GraphQLContext,
+  args: { orderId: string | number; expectedVersion: number },
+  idempotencyKey?: string | null,
+): OrderCommand {
   const orderId = parseId(String(args.orderId), 'Order');
   if (orderId === null) throw new NotFoundError('Order', String(args.orderId));
   // authScopes guarantee an actor here.
@@ -170,7 +174,10 @@ function orderActionMutation<Input extends object>(
       errors: { types: ORDER_ACTION_ERRORS, directResult: true, union: { name: `${typeName}Result` } },
       args: {
         orderId: t.arg.id({ required: true }),
-        expectedVersion: t.arg.int({ required: true, description: 'The version the client last saw; a stale one is VersionConflictError.' }),
+        expectedVersion: t.arg.int({
+          required: true,
+          description: 'The version the client last saw; a stale one is VersionConflictError.',
+        }),
         input: t.arg({ type: InputType, required: true }),
       },
       resolve: (_root, args, ctx) => {
@@ -199,7 +206,12 @@ orderActionMutation<{ reason?: string | null }>(
   (ctx, command, input) => ctx.container.orders.cancelOrder({ ...command, reason: input.reason }),
 );
 
-orderActionMutation('acceptOrder', 'Accepts a paid order (restaurant).', () => ({}), (ctx, command) => ctx.container.orders.acceptOrder(command));
+orderActionMutation(
+  'acceptOrder',
+  'Accepts a paid order (restaurant).',
+  () => ({}),
+  (ctx, command) => ctx.container.orders.acceptOrder(command),
+);
 
 orderActionMutation<{ reason?: string | null }>(
   'rejectOrder',
@@ -229,9 +241,19 @@ orderActionMutation<{ riderId?: string | null }>(
   },
 );
 
-orderActionMutation('pickUpOrder', 'The assigned rider picks the food up.', () => ({}), (ctx, command) => ctx.container.orders.pickUpOrder(command));
+orderActionMutation(
+  'pickUpOrder',
+  'The assigned rider picks the food up.',
+  () => ({}),
+  (ctx, command) => ctx.container.orders.pickUpOrder(command),
+);
 
-orderActionMutation('deliverOrder', 'The assigned rider hands the food over.', () => ({}), (ctx, command) => ctx.container.orders.deliverOrder(command));
+orderActionMutation(
+  'deliverOrder',
+  'The assigned rider hands the food over.',
+  () => ({}),
+  (ctx, command) => ctx.container.orders.deliverOrder(command),
+);
 
 const OrderItemInput = builder.inputType('OrderItemInput', {
   fields: (t) => ({
