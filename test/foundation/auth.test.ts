@@ -1,5 +1,5 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { secretKey, signToken } from '../../src/domain/auth.ts';
 import { UnauthenticatedError } from '../../src/domain/errors.ts';
 import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
@@ -19,8 +19,15 @@ const hs256 = (claims: Record<string, unknown>) => new SignJWT(claims).setProtec
 async function viewerOver(header: string | undefined) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (header !== undefined) headers.authorization = header;
-  const response = await service.app.request('/graphql', { method: 'POST', headers, body: JSON.stringify({ query: '{ viewer { role databaseId } }' }) });
-  return (await response.json()) as { data?: { viewer: { role: string; databaseId: number } }; errors?: { extensions: { code: string } }[] };
+  const response = await service.app.request('/graphql', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query: '{ viewer { role databaseId } }' }),
+  });
+  return (await response.json()) as {
+    data?: { viewer: { role: string; databaseId: number } };
+    errors?: { extensions: { code: string } }[];
+  };
 }
 
 describe(`authentication (${backend})`, () => {
@@ -34,9 +41,32 @@ describe(`authentication (${backend})`, () => {
     expect(await authenticate(undefined)).toBeNull();
   });
 
+  it('refuses a token once it expires, although it was accepted (and remembered) before', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 30;
+    const token = await hs256({ role: 'customer' }).setSubject('1').setExpirationTime(expiresAt).sign(key);
+    expect(await authenticate(bearer(token))).toEqual(DEMO.customer1);
+    vi.useFakeTimers({ toFake: ['Date'], now: (expiresAt + 1) * 1000 });
+    try {
+      await expect(authenticate(bearer(token))).rejects.toBeInstanceOf(UnauthenticatedError);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   const refused: [string, () => Promise<string>][] = [
-    ['an expired token', () => hs256({ role: 'customer' }).setSubject('1').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key)],
-    ['a bad signature', () => hs256({ role: 'customer' }).setSubject('1').setExpirationTime('1h').sign(secretKey('another-secret-of-at-least-32-characters!'))],
+    [
+      'an expired token',
+      () =>
+        hs256({ role: 'customer' })
+          .setSubject('1')
+          .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+          .sign(key),
+    ],
+    [
+      'a bad signature',
+      () =>
+        hs256({ role: 'customer' }).setSubject('1').setExpirationTime('1h').sign(secretKey('another-secret-of-at-least-32-characters!')),
+    ],
     ['an unknown role value', () => hs256({ role: 'superuser' }).setSubject('1').setExpirationTime('1h').sign(key)],
     ['a role in the wrong case', () => hs256({ role: 'Customer' }).setSubject('1').setExpirationTime('1h').sign(key)],
     ['no exp', () => hs256({ role: 'customer' }).setSubject('1').sign(key)],
@@ -46,7 +76,10 @@ describe(`authentication (${backend})`, () => {
     ['a sub that is no actor of that role', () => hs256({ role: 'customer' }).setSubject('999').setExpirationTime('1h').sign(key)],
     ['a customer id claimed as admin', () => hs256({ role: 'admin' }).setSubject('2').setExpirationTime('1h').sign(key)],
     ['alg none', async () => new UnsecuredJWT({ role: 'admin' }).setSubject('1').setExpirationTime('1h').encode()],
-    ['HS512', () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS512' }).setSubject('1').setExpirationTime('1h').sign(key)],
+    [
+      'HS512',
+      () => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS512' }).setSubject('1').setExpirationTime('1h').sign(key),
+    ],
     ['garbage', async () => 'not.a.jwt'],
   ];
 
