@@ -9,7 +9,7 @@
  *
  * What it does:
  * 1. creates a scratch database `quickeats_soak_<random>` on the PostgreSQL server (postgres://postgres@127.0.0.1:5432/postgres)
- *    and a Redis key prefix of its own, then starts `node --import tsx src/server.ts` on them with a random
+ *    and a Redis key prefix of its own, then starts the service as `npm start` runs it (the built bundle) on them with a random
  *    JWT_SECRET, RATE_LIMIT_PER_MINUTE=0, SEED_DEMO_DATA=true and LOG_LEVEL=warn;
  * 2. runs one closed-loop worker per connection (bench/soak/traffic.ts): GraphQL and REST v2 reads, order life
  *    cycles through every action on both transports, idempotent replays, stale-version conflicts, illegal

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort } from '../../test/support/server-process.ts';
+import { buildServiceCommand } from '../service-command.ts';
 
 export type Backend = {
   description: string;
@@ -115,10 +116,11 @@ export type ServerProcess = {
 
 const SERVER_START_TIMEOUT_MS = 120_000;
 
-/** Starts `node --import tsx src/server.ts` with `env` on a free loopback port and waits for /readyz. */
+/** Starts the service as `npm start` runs it, with `env`, on a free loopback port and waits for /readyz. */
 export async function startServer(env: Record<string, string>, repoRoot: string): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const service = buildServiceCommand(repoRoot);
+  const child = spawn(service.command, service.args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
