@@ -14,4 +14,4 @@ RUN npm run build
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--enable-source-maps", "dist/server.js"]
+CMD ["node", "--max-old-space-size=128", "--heap-growing-percent=100", "dist/server.js"]
