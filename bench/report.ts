@@ -216,7 +216,8 @@ export function renderChart(summaries: Summary[], subtitle: string): string {
   const barWidth = Math.min(56, (groupWidth - 30) / 3);
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12" role="img">`,
+    `<title>Throughput of each server as a fraction of the floor, per workload</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${plot.left}" y="24" font-size="16" font-weight="bold">Throughput as a fraction of the floor (higher is better)</text>`,
     `<text x="${plot.left}" y="42" fill="#555">${escapeXml(subtitle)}</text>`,
