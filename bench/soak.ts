@@ -29,7 +29,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Actor, secretKey, signToken } from '../src/domain/auth.ts';
+import { secretKey, signToken } from '../src/domain/auth.ts';
+import { DEMO_ACTORS } from '../src/infra/seed.ts';
 import { Api } from './soak/api.ts';
 import { type Backend, checkInvariants, embeddedBackend, heapMiB, postgresBackend, residentMiB, startServer } from './soak/environment.ts';
 import { parseSoakOptions } from './soak/options.ts';
@@ -54,15 +55,6 @@ type Sample = {
 };
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const DEMO_ACTORS: Actor[] = [
-  { role: 'customer', id: 1 },
-  { role: 'customer', id: 2 },
-  { role: 'restaurant', id: 1 },
-  { role: 'restaurant', id: 2 },
-  { role: 'rider', id: 1 },
-  { role: 'rider', id: 2 },
-  { role: 'admin', id: 1 },
-];
 
 const loadAverage = async () => (await readFile('/proc/loadavg', 'utf8').catch(() => os.loadavg().join(' '))).trim();
 const mib = (value: number | null) => (value === null ? '-' : value.toFixed(1));

@@ -2,11 +2,12 @@
  * Starts one process: config → database (migrated, seeded) → Redis → HTTP. SIGTERM drains in-flight requests.
  */
 import { serve } from '@hono/node-server';
-import { createApp, type AppState } from './app.ts';
+import { type AppState, createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createContainer } from './container.ts';
 import { secretKey, signToken } from './domain/auth.ts';
 import { createLogger } from './infra/logger.ts';
+import { DEMO_ACTORS } from './infra/seed.ts';
 
 const IDEMPOTENCY_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -60,16 +61,9 @@ async function main() {
 
 async function printDemoTokens(jwtSecret: string, port: number) {
   const key = secretKey(jwtSecret);
-  const actors = [
-    ['customer', 1],
-    ['customer', 2],
-    ['restaurant', 1],
-    ['restaurant', 2],
-    ['rider', 1],
-    ['rider', 2],
-    ['admin', 1],
-  ] as const;
-  const lines = await Promise.all(actors.map(async ([role, id]) => `  ${`${role} ${id}`.padEnd(13)} ${await signToken({ role, id }, key)}`));
+  const lines = await Promise.all(
+    DEMO_ACTORS.map(async (actor) => `  ${`${actor.role} ${actor.id}`.padEnd(13)} ${await signToken(actor, key)}`),
+  );
   console.log(
     [
       '',

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/domain/auth.ts';
+import { DEMO_ACTORS } from '../../src/infra/seed.ts';
 import type { Api, Expect, GraphQLReply, RestReply } from './api.ts';
 import type { Recorder } from './stats.ts';
 
@@ -40,15 +41,6 @@ const RECENT_KEPT = 256;
 const CUSTOMERS = [1, 2] as const;
 const RESTAURANT_MENUS: Record<number, readonly number[]> = { 1: [1, 2, 3], 2: [5, 6, 7] };
 const ADMIN: Actor = { role: 'admin', id: 1 };
-const ALL_ACTORS: Actor[] = [
-  { role: 'customer', id: 1 },
-  { role: 'customer', id: 2 },
-  { role: 'restaurant', id: 1 },
-  { role: 'restaurant', id: 2 },
-  { role: 'rider', id: 1 },
-  { role: 'rider', id: 2 },
-  ADMIN,
-];
 const PAYMENT_METHODS = ['card', 'bank_transfer', 'wallet'] as const;
 
 type Transport = 'gql' | 'rest';
@@ -620,7 +612,7 @@ export class Traffic {
     if (!known || roll < 0.3) {
       await this.api.graphql({
         op: 'read:gql:orders',
-        actor: pick(ALL_ACTORS),
+        actor: pick(DEMO_ACTORS),
         query: GQL_ORDERS,
         variables: { first: 20 },
         field: 'result',
@@ -630,7 +622,7 @@ export class Traffic {
     } else if (roll < 0.6) {
       await this.api.rest({
         op: 'read:rest:orders',
-        actor: pick(ALL_ACTORS),
+        actor: pick(DEMO_ACTORS),
         method: 'GET',
         path: '/api/v2/orders?include=restaurant,rider&limit=20',
         expect: [200],

@@ -2,8 +2,20 @@
  * Demo data (SPEC §2): customers 1–2, restaurants 1–2 with menus, riders 1–2, admin 1.
  * Runs only on an empty database, so it is safe at every start and from several processes at once.
  */
+import type { Actor } from '../domain/auth.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Database } from './db.ts';
+
+/** Every actor the demo data creates (demo tokens, the soak test). */
+export const DEMO_ACTORS: readonly Actor[] = [
+  { role: 'customer', id: 1 },
+  { role: 'customer', id: 2 },
+  { role: 'restaurant', id: 1 },
+  { role: 'restaurant', id: 2 },
+  { role: 'rider', id: 1 },
+  { role: 'rider', id: 2 },
+  { role: 'admin', id: 1 },
+];
 
 const SEED_LOCK_ID = 72_640_312;
 
@@ -41,13 +53,23 @@ export async function seedDemoData(db: Database): Promise<boolean> {
 }
 
 async function insertDemoData(prisma: PrismaClient): Promise<void> {
-  await prisma.customer.createMany({ data: [{ id: 1, name: 'Ji-woo Kim' }, { id: 2, name: 'Min-jun Park' }] });
+  await prisma.customer.createMany({
+    data: [
+      { id: 1, name: 'Ji-woo Kim' },
+      { id: 2, name: 'Min-jun Park' },
+    ],
+  });
   for (const [index, menu] of MENUS.entries()) {
     await prisma.restaurant.create({
       data: { id: index + 1, name: menu.name, address: menu.address, menuItems: { create: menu.items } },
     });
   }
-  await prisma.rider.createMany({ data: [{ id: 1, name: 'Seo-yeon Lee' }, { id: 2, name: 'Do-hyun Choi' }] });
+  await prisma.rider.createMany({
+    data: [
+      { id: 1, name: 'Seo-yeon Lee' },
+      { id: 2, name: 'Do-hyun Choi' },
+    ],
+  });
   await prisma.admin.create({ data: { id: 1, name: 'Operations' } });
   // Explicit ids leave the sequences behind; move them past the demo rows.
   for (const table of ['customers', 'restaurants', 'riders', 'admins']) {
