@@ -61,6 +61,16 @@ export function fingerprintOf(request: IdempotentRequest): string {
 }
 
 /**
+ * Starts a request under its key: the cached outcome when there is one, else the in-flight lock (SET NX PX).
+ * Answers the cached JSON, '' when the lock is now ours, or nil when another request holds it.
+ */
+const BEGIN_SCRIPT = `
+local cached = redis.call('get', KEYS[2])
+if cached then return cached end
+if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return '' end
+return false`;
+
+/**
  * Caches the committed outcome (when given) and deletes the lock only if it is still ours: after a TTL expiry the
  * lock may belong to another request.
  */
@@ -78,40 +88,45 @@ export class IdempotencyStore {
   ) {}
 
   /**
-   * The replay for a key already used by this actor, IdempotencyKeyReusedError for another request, or null.
-   * `in` picks where to look: the Redis replay cache (fast, may have lost entries), the table (the truth), or both.
+   * The recorded replay for a key already used by this actor, IdempotencyKeyReusedError for another request, or
+   * null. Asks the table, which is the truth (the Redis cache may have lost entries).
    */
-  async findReplay(request: IdempotentRequest, where: 'cache' | 'table' | 'both' = 'both'): Promise<Replay | null> {
-    const row =
-      (where !== 'table' ? await this.findCached(request.actor, request.key) : null) ??
-      (where !== 'cache' ? await this.findRecorded(request.actor, request.key) : null);
-    if (!row) return null;
-    if (row.fingerprint !== fingerprintOf(request)) throw new IdempotencyKeyReusedError();
-    return { orderId: row.orderId, outcome: row.outcome };
+  async findReplay(request: IdempotentRequest): Promise<Replay | null> {
+    const row = await this.prisma.idempotencyRecord.findUnique({
+      where: { actorRole_actorId_key: { actorRole: request.actor.role, actorId: request.actor.id, key: request.key } },
+      select: { fingerprint: true, orderId: true, outcome: true },
+    });
+    return row
+      ? checked(request, { fingerprint: row.fingerprint, orderId: row.orderId, outcome: row.outcome as unknown as StoredOutcome })
+      : null;
   }
 
   /**
-   * Takes the in-flight lock for the key, or throws IdempotencyKeyInProgressError. Returns the release function;
-   * given the outcome the request committed, it also puts that into the replay cache, in the same round trip.
+   * Starts a request under its key, in one Redis round trip: the cached replay when the key was used already
+   * (IdempotencyKeyReusedError when for another request), else the key's in-flight lock
+   * (IdempotencyKeyInProgressError while another request holds it). The lock comes as its release function;
+   * given the outcome the request committed, release also puts that into the replay cache, in the same round trip.
    */
-  async lock(request: IdempotentRequest): Promise<(committed?: Replay) => Promise<void>> {
+  async begin(request: IdempotentRequest): Promise<{ replay: Replay } | { release: (committed?: Replay) => Promise<void> }> {
+    const cacheKey = `idem:${scope(request.actor, request.key)}`;
     const lockKey = `idem-lock:${scope(request.actor, request.key)}`;
     const token = randomUUID();
-    let acquired: string | null;
+    let answer: unknown;
     try {
-      acquired = await this.redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
+      answer = await this.redis.eval(BEGIN_SCRIPT, 2, lockKey, cacheKey, token, LOCK_TTL_MS);
     } catch {
       // Redis is unreachable: go on without the lock. The unique index on idempotency_records still lets only one
       // request with this key commit; a concurrent duplicate rolls back and replays (see OrderService.idempotently).
-      return async () => {};
+      return { release: async () => {} };
     }
-    if (acquired !== 'OK') throw new IdempotencyKeyInProgressError();
-    return async (committed) => {
-      const cached = committed ? JSON.stringify({ fingerprint: fingerprintOf(request), ...committed } satisfies RecordRow) : '';
-      // Best effort: an unreleased lock expires by itself, and the table stays the truth when the cache misses.
-      await this.redis
-        .eval(RELEASE_SCRIPT, 2, lockKey, `idem:${scope(request.actor, request.key)}`, token, cached, RECORD_TTL_MS)
-        .catch(() => {});
+    if (typeof answer !== 'string') throw new IdempotencyKeyInProgressError();
+    if (answer !== '') return { replay: checked(request, JSON.parse(answer) as RecordRow) };
+    return {
+      release: async (committed) => {
+        const cached = committed ? JSON.stringify({ fingerprint: fingerprintOf(request), ...committed } satisfies RecordRow) : '';
+        // Best effort: an unreleased lock expires by itself, and the table stays the truth when the cache misses.
+        await this.redis.eval(RELEASE_SCRIPT, 2, lockKey, cacheKey, token, cached, RECORD_TTL_MS).catch(() => {});
+      },
     };
   }
 
@@ -139,19 +154,12 @@ export class IdempotencyStore {
     const { count } = await this.prisma.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
     return count;
   }
+}
 
-  private async findCached(actor: Actor, key: string): Promise<RecordRow | null> {
-    const cached = await this.redis.get(`idem:${scope(actor, key)}`).catch(() => null);
-    return cached ? (JSON.parse(cached) as RecordRow) : null;
-  }
-
-  private async findRecorded(actor: Actor, key: string): Promise<RecordRow | null> {
-    const row = await this.prisma.idempotencyRecord.findUnique({
-      where: { actorRole_actorId_key: { actorRole: actor.role, actorId: actor.id, key } },
-      select: { fingerprint: true, orderId: true, outcome: true },
-    });
-    return row ? { fingerprint: row.fingerprint, orderId: row.orderId, outcome: row.outcome as unknown as StoredOutcome } : null;
-  }
+/** The replay a stored row holds for this request, or IdempotencyKeyReusedError when it was for another request. */
+function checked(request: IdempotentRequest, row: RecordRow): Replay {
+  if (row.fingerprint !== fingerprintOf(request)) throw new IdempotencyKeyReusedError();
+  return { orderId: row.orderId, outcome: row.outcome };
 }
 
 /**

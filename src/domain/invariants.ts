@@ -3,8 +3,8 @@
  * Used by `npm run check:invariants` and by the fault and hostile-input tests.
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { ORDER_ACTIONS, ORDER_STATUSES, targetStatus, type OrderActionName, type OrderStatusName } from './orders/order-state-machine.ts';
 import { RECORD_TTL_MS } from './idempotency.ts';
+import { ORDER_ACTIONS, ORDER_STATUSES, type OrderActionName, type OrderStatusName, targetStatus } from './orders/order-state-machine.ts';
 
 export type Violation = { invariant: string; orderId: number | null; detail: string };
 

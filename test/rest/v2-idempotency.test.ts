@@ -151,13 +151,15 @@ describe(`REST v2 Idempotency-Key (${backend})`, () => {
   it('409 with Retry-After: 1 while the first request with the key is still running', async () => {
     const order = await orderIn(service, 'pending_payment');
     // Hold the key's in-flight lock exactly as a running first request would.
-    const release = await service.container.idempotency.lock({
+    const started = await service.container.idempotency.begin({
       actor: DEMO.customer1,
       key: 'in-flight',
       operation: 'pay',
       orderId: order.id,
       payload: { paymentMethod: 'card', amount: 22_000 },
     });
+    if (!('release' in started)) throw new Error('expected to hold the lock of a fresh key');
+    const { release } = started;
     const blocked = await pay(order.id, 'in-flight');
     expect(blocked.status).toBe(409);
     expect(blocked.headers.get('retry-after')).toBe('1');

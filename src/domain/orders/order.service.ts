@@ -10,12 +10,12 @@ import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import {
   DomainError,
+  type FieldError,
   ForbiddenError,
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-  type FieldError,
 } from '../errors.ts';
 import {
   type IdempotencyStore,
@@ -24,8 +24,8 @@ import {
   type Replay,
   type StoredOutcome,
 } from '../idempotency.ts';
-import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
+import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { commitOrderChange, type PaymentRecord } from './order-change.ts';
 import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
 import { PAYMENT_METHODS, type PaymentGateway, type PaymentMethod } from './payment-gateway.ts';
@@ -356,14 +356,14 @@ export class OrderService {
    */
   private async idempotently(request: IdempotentRequest, execute: () => Promise<ActionResult>): Promise<ActionResult> {
     const { idempotency } = this.deps;
-    // A retry usually finds its replay in the cache; otherwise take the lock, then ask the table, which is the
-    // truth (the cache may have lost the entry, and the first request may have finished just before our lock).
-    const earlier = await idempotency.findReplay(request, 'cache');
-    if (earlier) return this.replay(earlier.orderId, earlier.outcome);
-    const release = await idempotency.lock(request);
+    // A retry usually finds its replay in the cache; otherwise we hold the key's lock and ask the table, which is
+    // the truth (the cache may have lost the entry, and the first request may have finished just before our lock).
+    const started = await idempotency.begin(request);
+    if ('replay' in started) return this.replay(started.replay.orderId, started.replay.outcome);
+    const { release } = started;
     let committed: Replay | undefined;
     try {
-      const finished = await idempotency.findReplay(request, 'table');
+      const finished = await idempotency.findReplay(request);
       if (finished) return this.replay(finished.orderId, finished.outcome);
       const result = await execute();
       committed = { orderId: result.order.id, outcome: result.outcome };
@@ -372,7 +372,7 @@ export class OrderService {
       // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
       // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
       if (!isIdempotencyRecordConflict(error) && !(error instanceof DomainError)) throw error;
-      const winner = await idempotency.findReplay(request, 'table');
+      const winner = await idempotency.findReplay(request);
       if (!winner) throw error;
       return this.replay(winner.orderId, winner.outcome);
     } finally {
