@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { basePath } from 'hono/route';
 import type { Container } from '../../src/container.ts';
-import { getVisibleOrder, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
+import { getVisibleOrder, itemsAndParties, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
 import { getRestaurantWithMenu, listRestaurants } from '../../src/domain/restaurants/restaurant.queries.ts';
@@ -144,12 +144,13 @@ export function createV2(container: Container, options: VersionOptions) {
     async (c) => {
       const query = c.req.valid('query');
       const actor = actorOf(c);
-      const page = await listVisibleOrders(prisma, actor, {
-        limit: query.limit,
-        cursor: query.cursor,
-        statuses: commaList<OrderStatusName>(query.status),
-      });
       const include = new Set(commaList<Include>(query.include));
+      const page = await listVisibleOrders(
+        prisma,
+        actor,
+        { limit: query.limit, cursor: query.cursor, statuses: commaList<OrderStatusName>(query.status) },
+        itemsAndParties,
+      );
       const included = include.size ? { included: await loadIncluded(prisma, actor, page.orders, include) } : {};
       return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor, ...included }, 200);
     },
@@ -181,7 +182,7 @@ export function createV2(container: Container, options: VersionOptions) {
       const { id } = c.req.valid('param');
       const { include } = c.req.valid('query');
       const actor = actorOf(c);
-      const order = await getVisibleOrder(prisma, actor, id);
+      const order = await getVisibleOrder(prisma, actor, id, itemsAndParties);
       if (include) {
         return c.json(
           { ...orderJson(order), included: await loadIncluded(prisma, actor, [order], new Set(commaList<Include>(include))) },

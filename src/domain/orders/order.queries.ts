@@ -11,20 +11,34 @@ export type OrderWithItems = Order & { items: OrderItem[] };
 
 export const itemsInOrder = { items: { orderBy: { position: 'asc' } } } as const satisfies Prisma.OrderInclude;
 
+/** Items plus the order's restaurant and rider rows, loaded in the same statement (relation joins). */
+export const itemsAndParties = { ...itemsInOrder, restaurant: true, rider: true } as const satisfies Prisma.OrderInclude;
+
+export type OrderWithParties = Prisma.OrderGetPayload<{ include: typeof itemsAndParties }>;
+
 /** Newest first, with the id as tie-breaker so the order is total and cursors are stable. */
 export const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] as const satisfies Prisma.OrderOrderByWithRelationInput[];
 
 export const PAGE_SIZE = { default: 20, max: 100 } as const;
 
-/** Loads an order with its items, or null; no visibility check (the caller decides). */
-export function loadOrder(prisma: PrismaClient, orderId: number): Promise<OrderWithItems | null> {
+/** Loads an order with its items (and what else `include` names), or null; no visibility check (the caller decides). */
+export function loadOrder<Include extends typeof itemsInOrder | typeof itemsAndParties = typeof itemsInOrder>(
+  prisma: PrismaClient,
+  orderId: number,
+  include: Include = itemsInOrder as Include,
+): Promise<Prisma.OrderGetPayload<{ include: Include }> | null> {
   if (!Number.isSafeInteger(orderId) || orderId < 1 || orderId > 2_147_483_647) return Promise.resolve(null);
-  return prisma.order.findUnique({ where: { id: orderId }, include: itemsInOrder });
+  return prisma.order.findUnique({ where: { id: orderId }, include }) as Promise<Prisma.OrderGetPayload<{ include: Include }> | null>;
 }
 
 /** The order if the actor can see it, else NotFoundError. */
-export async function getVisibleOrder(prisma: PrismaClient, actor: Actor, orderId: number): Promise<OrderWithItems> {
-  const order = await loadOrder(prisma, orderId);
+export async function getVisibleOrder<Include extends typeof itemsInOrder | typeof itemsAndParties = typeof itemsInOrder>(
+  prisma: PrismaClient,
+  actor: Actor,
+  orderId: number,
+  include: Include = itemsInOrder as Include,
+): Promise<Prisma.OrderGetPayload<{ include: Include }>> {
+  const order = await loadOrder(prisma, orderId, include);
   if (!order || !canSee(actor, order)) throw new NotFoundError('Order', orderId);
   return order;
 }
@@ -55,12 +69,13 @@ export function decodeCursor(cursor: string): Cursor {
 
 export type ListOrdersOptions = { limit?: number; cursor?: string | null; statuses?: OrderStatusName[] | null };
 
-/** One page of the orders the actor can see, newest first. */
-export async function listVisibleOrders(
+/** One page of the orders the actor can see, newest first, with their items (and what else `include` names). */
+export async function listVisibleOrders<Include extends typeof itemsInOrder | typeof itemsAndParties = typeof itemsInOrder>(
   prisma: PrismaClient,
   actor: Actor,
   options: ListOrdersOptions,
-): Promise<{ orders: OrderWithItems[]; nextCursor: string | null }> {
+  include: Include = itemsInOrder as Include,
+): Promise<{ orders: Prisma.OrderGetPayload<{ include: Include }>[]; nextCursor: string | null }> {
   const limit = options.limit ?? PAGE_SIZE.default;
   if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
     throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
@@ -72,7 +87,9 @@ export async function listVisibleOrders(
       after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
     ],
   };
-  const rows = await prisma.order.findMany({ where, orderBy: [...NEWEST_FIRST], take: limit + 1, include: itemsInOrder });
+  const rows = (await prisma.order.findMany({ where, orderBy: [...NEWEST_FIRST], take: limit + 1, include })) as Prisma.OrderGetPayload<{
+    include: Include;
+  }>[];
   const orders = rows.slice(0, limit);
   const last = orders.at(-1);
   return { orders, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };

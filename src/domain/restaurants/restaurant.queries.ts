@@ -47,10 +47,3 @@ export async function getRestaurantWithMenu(prisma: PrismaClient, restaurantId: 
   if (!restaurant) throw new NotFoundError('Restaurant', restaurantId);
   return restaurant;
 }
-
-/** The restaurants with these ids, in one query (related rows of an order list). */
-export function restaurantsByIds(prisma: PrismaClient, ids: readonly number[]): Promise<Restaurant[]> {
-  const unique = [...new Set(ids)];
-  if (!unique.length) return Promise.resolve([]);
-  return prisma.restaurant.findMany({ where: { id: { in: unique } }, orderBy: { id: 'asc' } });
-}

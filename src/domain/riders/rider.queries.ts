@@ -44,15 +44,15 @@ export async function getRider(prisma: PrismaClient, actor: Actor, riderId: numb
   return view(rider, (await riderLocationsVisibleTo(prisma, actor, [rider.id])).has(rider.id));
 }
 
-/** The riders with these ids as the actor may see them, in two queries at most (related rows of an order list). */
-export async function ridersByIds(prisma: PrismaClient, actor: Actor, ids: readonly number[]): Promise<RiderView[]> {
-  const unique = [...new Set(ids)];
-  if (!unique.length) return [];
-  const [riders, visible] = await Promise.all([
-    prisma.rider.findMany({ where: { id: { in: unique } }, orderBy: { id: 'asc' } }),
-    riderLocationsVisibleTo(prisma, actor, unique),
-  ]);
-  return riders.map((rider) => view(rider, visible.has(rider.id)));
+/** Loaded riders as the actor may see them, each once, by id; one query at most (whose locations it may see). */
+export async function riderViews(prisma: PrismaClient, actor: Actor, riders: readonly Rider[]): Promise<RiderView[]> {
+  const unique = [...new Map(riders.map((rider) => [rider.id, rider])).values()].sort((a, b) => a.id - b.id);
+  const visible = await riderLocationsVisibleTo(
+    prisma,
+    actor,
+    unique.map((rider) => rider.id),
+  );
+  return unique.map((rider) => view(rider, visible.has(rider.id)));
 }
 
 /**
