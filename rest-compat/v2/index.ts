@@ -145,14 +145,15 @@ export function createV2(container: Container, options: VersionOptions) {
       const query = c.req.valid('query');
       const actor = actorOf(c);
       const include = new Set(commaList<Include>(query.include));
-      const page = await listVisibleOrders(
-        prisma,
-        actor,
-        { limit: query.limit, cursor: query.cursor, statuses: commaList<OrderStatusName>(query.status) },
-        itemsAndParties,
-      );
-      const included = include.size ? { included: await loadIncluded(prisma, actor, page.orders, include) } : {};
-      return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor, ...included }, 200);
+      const options = { limit: query.limit, cursor: query.cursor, statuses: commaList<OrderStatusName>(query.status) };
+      if (!include.size) {
+        const page = await listVisibleOrders(prisma, actor, options);
+        return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor }, 200);
+      }
+      // Side-loading: the page joins each order's restaurant and rider in the same statement.
+      const page = await listVisibleOrders(prisma, actor, options, itemsAndParties);
+      const included = await loadIncluded(prisma, actor, page.orders, include);
+      return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor, included }, 200);
     },
   );
 
@@ -182,13 +183,14 @@ export function createV2(container: Container, options: VersionOptions) {
       const { id } = c.req.valid('param');
       const { include } = c.req.valid('query');
       const actor = actorOf(c);
-      const order = await getVisibleOrder(prisma, actor, id, itemsAndParties);
       if (include) {
+        const order = await getVisibleOrder(prisma, actor, id, itemsAndParties);
         return c.json(
           { ...orderJson(order), included: await loadIncluded(prisma, actor, [order], new Set(commaList<Include>(include))) },
           200,
         );
       }
+      const order = await getVisibleOrder(prisma, actor, id);
       if (noneMatchFails(c.get('ifNoneMatch'), etagOpaque(order))) return c.body(null, 304, { ETag: etagOf(order) });
       return c.json(orderJson(order), 200, { ETag: etagOf(order) });
     },

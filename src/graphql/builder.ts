@@ -48,12 +48,16 @@ export const builder = new SchemaBuilder<{
   },
   scopeAuth: {
     authScopes: (ctx) => ({ authenticated: ctx.actor !== null }),
-    unauthorizedError: (_parent, ctx) =>
-      new GraphQLError(ctx.authError?.message ?? 'Authentication required: send a valid bearer token', {
-        extensions: { code: 'UNAUTHENTICATED' },
-      }),
+    unauthorizedError: (_parent, ctx) => unauthenticated(ctx),
   },
 });
+
+/** The refusal every field gives without a valid token (SPEC §3): the token's own problem when one was sent. */
+export function unauthenticated(ctx: Pick<GraphQLContext, 'authError'>): GraphQLError {
+  return new GraphQLError(ctx.authError?.message ?? 'Authentication required: send a valid bearer token', {
+    extensions: { code: 'UNAUTHENTICATED' },
+  });
+}
 
 builder.queryType({});
 builder.mutationType({});

@@ -6,10 +6,10 @@
 import { GraphQLError } from 'graphql';
 import { filter, pipe } from 'graphql-yoga';
 import type { Actor } from '../../domain/auth.ts';
-import { canSee, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
 import { loadOrder } from '../../domain/orders/order.queries.ts';
+import { canSee, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
 import type { OrderChanged } from '../../infra/pubsub.ts';
-import { builder } from '../builder.ts';
+import { builder, unauthenticated } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { parseId } from '../ids.ts';
 
@@ -17,12 +17,10 @@ builder.subscriptionType({});
 
 const notFound = (what: string) => new GraphQLError(`${what} was not found`, { extensions: { code: 'NOT_FOUND' } });
 
-/** The same refusal as every other field gives without a valid token (SPEC §3). */
+/** The subscriber; without a valid token, the same refusal as every other field gives. */
 function requireActor(ctx: GraphQLContext): Actor {
   if (ctx.actor) return ctx.actor;
-  throw new GraphQLError(ctx.authError?.message ?? 'Authentication required: send a valid bearer token', {
-    extensions: { code: 'UNAUTHENTICATED' },
-  });
+  throw unauthenticated(ctx);
 }
 
 builder.subscriptionField('orderUpdated', (t) =>
