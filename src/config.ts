@@ -40,6 +40,11 @@ const envSchema = z.object({
     .optional(),
   GRAPHIQL_ENABLED: booleanString.optional(),
   GRAPHQL_INTROSPECTION: booleanString.optional(),
+  /** A Stripe-compatible API (SPEC §8); unset: the built-in simulator. */
+  PAYMENT_PROVIDER_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  PAYMENT_PROVIDER_KEY: z.string().min(1).optional(),
+  /** How long one request to the provider may take before it counts as unavailable. */
+  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int().min(100).max(60_000).default(8_000),
 });
 
 export type Config = {
@@ -65,6 +70,9 @@ export type Config = {
   corsOrigins: string[];
   graphiqlEnabled: boolean;
   introspectionEnabled: boolean;
+  /** Undefined → the built-in payment simulator. */
+  paymentProvider: { url: string; secretKey: string } | undefined;
+  paymentProviderTimeoutMs: number;
 };
 
 /** Thrown for a bad environment; its message is the one line start-up prints. */
@@ -84,6 +92,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const isProduction = e.NODE_ENV === 'production';
+  if (Boolean(e.PAYMENT_PROVIDER_URL) !== Boolean(e.PAYMENT_PROVIDER_KEY)) {
+    throw new ConfigError('Invalid configuration: PAYMENT_PROVIDER_URL and PAYMENT_PROVIDER_KEY are set together or not at all');
+  }
   if (isProduction && !e.JWT_SECRET) {
     throw new ConfigError('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
   }
@@ -107,5 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',') : [],
     graphiqlEnabled: e.GRAPHIQL_ENABLED ?? !isProduction,
     introspectionEnabled: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+    paymentProvider: e.PAYMENT_PROVIDER_URL && e.PAYMENT_PROVIDER_KEY ? { url: e.PAYMENT_PROVIDER_URL, secretKey: e.PAYMENT_PROVIDER_KEY } : undefined,
+    paymentProviderTimeoutMs: e.PAYMENT_PROVIDER_TIMEOUT_MS,
   };
 }

@@ -6,9 +6,11 @@ import type { Config } from './config.ts';
 import { Authenticator } from './domain/auth.ts';
 import { IdempotencyStore } from './domain/idempotency.ts';
 import { type OrderChangeListener, OrderService } from './domain/orders/order.service.ts';
-import { SimulatedPaymentGateway } from './domain/orders/payment-gateway.ts';
+import { PaymentProvider } from './domain/payments/payment-provider.ts';
+import { JOBS, Payments } from './domain/payments/payments.ts';
 import { type Database, openDatabase } from './infra/db.ts';
 import { type ActorRateLimiter, createRateLimiter } from './http/rate-limit.ts';
+import { createJobQueue, type JobQueue } from './infra/job-queue.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { migrate } from './infra/migrate.ts';
@@ -24,6 +26,9 @@ export type Container = {
   authenticator: Authenticator;
   idempotency: IdempotencyStore;
   orders: OrderService;
+  payments: Payments;
+  /** Background jobs shared by every process: refunds and payment recovery. */
+  jobs: JobQueue;
   metrics: Metrics;
   /** One per-actor request budget for every transport. */
   rateLimiter: ActorRateLimiter;
@@ -38,20 +43,31 @@ export type ContainerOptions = {
   logger?: Logger;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
+  /** Work on background jobs in this process (default true). */
+  runJobs?: boolean;
 };
 
 /** Opens everything a process needs: database (migrated, seeded when configured), Redis, services. */
 export async function createContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir, poolSize: config.databasePoolSize });
+  const jobs = createJobQueue(db, logger);
   if (options.migrate !== false) {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'applied migrations');
+    await jobs.migrate();
   }
   if (config.seedDemoData && (await seedDemoData(db))) logger.info('filled the empty database with demo data');
   const redis = await connectRedis({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
   const idempotency = new IdempotencyStore(db.prisma, redis.client);
-  const metrics = createMetrics({ dbPool: db.poolStats });
+  let payments: Payments | undefined;
+  const metrics = createMetrics({ dbPool: db.poolStats, paymentAttemptsInFlight: () => payments?.attemptsInFlight() ?? Promise.resolve(0) });
+  const provider = new PaymentProvider({
+    remote: config.paymentProvider,
+    timeoutMs: config.paymentProviderTimeoutMs,
+    onCall: (operation, outcome) => metrics.paymentProviderCalls.inc({ operation, outcome }),
+  });
+  payments = new Payments(db.prisma, provider, { providerTimeoutMs: config.paymentProviderTimeoutMs });
   db.onStatement(() => metrics.dbStatements.inc());
   const orderChangeListeners = new Set<OrderChangeListener>();
   const pubsub = createOrderPubSub(redis, config.redisKeyPrefix);
@@ -59,12 +75,24 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const orders = new OrderService({
     prisma: db.prisma,
     idempotency,
-    paymentGateway: new SimulatedPaymentGateway(),
+    payments,
     onActionOutcome: (action, outcome) => metrics.actionOutcomes.inc({ action, outcome }),
     onOrderChanged: (order) => {
       for (const listener of orderChangeListeners) listener(order);
     },
   });
+  const jobPayments = payments;
+  if (options.runJobs !== false) {
+    await jobs.start({
+      [JOBS.sendRefund]: async (payload) => jobPayments.sendRefund(Number((payload as { refundId: number }).refundId)),
+      [JOBS.settleAttempt]: async (payload, helpers) => {
+        const attemptId = Number((payload as { attemptId: number }).attemptId);
+        const again = await orders.settlePaymentAttempt(attemptId);
+        // A request may still be waiting for the provider: look again when its lease is over.
+        if (again) await helpers.addJob(JOBS.settleAttempt, { attemptId }, { runAt: again, jobKey: `payment-attempt:${attemptId}`, maxAttempts: 100 });
+      },
+    });
+  }
   return {
     config,
     logger,
@@ -73,11 +101,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
     authenticator: new Authenticator(db.prisma, config.jwtSecret),
     idempotency,
     orders,
+    payments,
+    jobs,
     pubsub: pubsub.pubsub,
     metrics,
     rateLimiter: createRateLimiter(config.rateLimitPerMinute, redis),
     orderChangeListeners,
     async close() {
+      await jobs.stop();
       await pubsub.close();
       await redis.close();
       await db.close();

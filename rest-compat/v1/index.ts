@@ -11,7 +11,7 @@ import { setOrderStatus } from '../../src/domain/orders/legacy-status.ts';
 import { getVisibleOrder, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
-import { PAYMENT_METHODS } from '../../src/domain/orders/payment-gateway.ts';
+import { PAYMENT_METHODS } from '../../src/domain/payments/payment-provider.ts';
 import { actorOf } from '../context.ts';
 import type { RestEnv, VersionOptions } from '../env.ts';
 import { deprecation } from '../middleware/deprecation.ts';

@@ -1,7 +1,7 @@
 /** v2 request and response schemas (they generate the OpenAPI document). */
 import { z } from '@hono/zod-openapi';
 import { ORDER_LIMITS } from '../../src/domain/orders/order.service.ts';
-import { PAYMENT_METHODS } from '../../src/domain/orders/payment-gateway.ts';
+import { PAYMENT_METHODS } from '../../src/domain/payments/payment-provider.ts';
 import { MAX_ID, orderSchema, storedText } from '../schemas.ts';
 import { V2_ACTION_PATHS } from './serialize.ts';
 

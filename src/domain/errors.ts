@@ -80,3 +80,22 @@ export class IdempotencyKeyInProgressError extends DomainError {
     super('A request with this idempotency key is still running; retry in a second');
   }
 }
+
+/** The payment provider could not be reached, answered 5xx or timed out: nothing was recorded, retry later. */
+export class PaymentProviderUnavailableError extends DomainError {
+  readonly code = 'PAYMENT_PROVIDER_UNAVAILABLE';
+  constructor(
+    /** Seconds after which a retry is worth it (REST Retry-After). */
+    readonly retryAfterSeconds = 2,
+  ) {
+    super('The payment provider is unavailable: nothing was charged or recorded; retry with the same idempotency key');
+  }
+}
+
+/** Another payment of the order (with another method or amount) is still with the provider. */
+export class PaymentInProgressError extends DomainError {
+  readonly code = 'PAYMENT_IN_PROGRESS';
+  constructor() {
+    super('Another payment of this order is still being processed; retry in a second');
+  }
+}

@@ -2,6 +2,7 @@
  * The database: real PostgreSQL through `pg` when DATABASE_URL is set, otherwise an embedded PGlite.
  * Both are driven by the same Prisma client (driver adapters) and the same migrations.
  */
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -27,6 +28,8 @@ export type Database = {
   close(): Promise<void>;
   /** Connection pool use (PostgreSQL only). */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /** A node-postgres pool for the job queue: its own small pool on PostgreSQL, a stand-in over PGlite when embedded. */
+  jobPool: pg.Pool;
 };
 
 export type DatabaseOptions = {
@@ -61,10 +64,16 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // An idle client that loses its server (restart, failover) must not crash the process.
   pool.on('error', () => {});
   const { prisma, onStatement } = createPrisma(new PrismaPg(pool));
+  // Job polling and LISTEN must never wait behind request traffic (nor hold its connections).
+  const jobPool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000 });
+  // As for the main pool: a connection that loses its server is replaced, never a crash (the worker logs and retries).
+  jobPool.on('error', () => {});
+  jobPool.on('connect', (client) => client.on('error', () => {}));
   return {
     kind: 'postgres',
     prisma,
     onStatement,
+    jobPool,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async withSession(work) {
       const client = await pool.connect();
@@ -84,7 +93,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     },
     async close() {
       await prisma.$disconnect();
-      await pool.end();
+      await Promise.all([pool.end(), jobPool.end()]);
     },
   };
 }
@@ -100,6 +109,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     kind: 'embedded',
     prisma,
     onStatement,
+    jobPool: pgPoolOverPGlite(pglite),
     async withSession(work) {
       // PGlite has a single connection, on which advisory locks are re-entrant: serialise sessions here instead.
       const run = sessionQueue.then(() =>
@@ -124,4 +134,66 @@ async function openEmbedded(dataDir: string): Promise<Database> {
       await pglite.close();
     },
   };
+}
+
+type PGliteInstance = Awaited<ReturnType<(typeof import('@electric-sql/pglite'))['PGlite']['create']>>;
+type QueryConfig = string | { text: string; values?: unknown[] };
+
+/**
+ * Just enough of node-postgres' Pool over PGlite for graphile-worker, so that the embedded database runs the same
+ * job queue (and the same jobs, enqueued by the same SQL) as PostgreSQL. Written by hand because no library bridges
+ * the two in process; pglite-socket serves one connection at a time, and the worker needs several.
+ *
+ * PGlite has one session. Its query() and exec() each wait for any transaction in progress, so a statement of the
+ * worker never lands inside a transaction of Prisma's. The worker's only multi-statement transactions are its
+ * schema migrations, which run at start-up before anything else uses the database.
+ */
+function pgPoolOverPGlite(pglite: PGliteInstance): pg.Pool {
+  // node-postgres returns int8 (job ids) as strings; keep them so, as the worker expects.
+  const options = { parsers: { 20: (value: string) => value } };
+  const query = async (config: QueryConfig, values?: unknown[]) => {
+    const text = typeof config === 'string' ? config : config.text;
+    const params = values ?? (typeof config === 'string' ? undefined : config.values);
+    if (params?.length) {
+      const result = await pglite.query(text, params, options);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    }
+    // Without parameters the text may hold several statements (migrations): the simple query protocol runs them all.
+    const results = await pglite.exec(text, options);
+    const last = results.at(-1);
+    return { rows: last?.rows ?? [], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+  };
+  const pool = new EventEmitter() as EventEmitter & Record<string, unknown>;
+  // The worker warns about pools without error handlers; this one has no connections that could fail.
+  pool.on('error', () => {});
+  pool.on('connect', () => {});
+  Object.assign(pool, {
+    options: { max: 10 },
+    query,
+    end: async () => {},
+    connect: async () => {
+      const client = new EventEmitter() as EventEmitter & Record<string, unknown>;
+      const unlisten: (() => Promise<void>)[] = [];
+      Object.assign(client, {
+        release: () => {},
+        query: async (config: QueryConfig, values?: unknown[]) => {
+          const text = typeof config === 'string' ? config : config.text;
+          // LISTEN/UNLISTEN map onto PGlite's own notification API (a session-level LISTEN would never be read).
+          if (/^\s*LISTEN\b/i.test(text)) {
+            for (const [, channel] of text.matchAll(/LISTEN\s+"([^"]+)"/gi)) {
+              unlisten.push(await pglite.listen(channel!, (payload: string) => client.emit('notification', { channel, payload })));
+            }
+            return { rows: [], rowCount: 0 };
+          }
+          if (/^\s*UNLISTEN\b/i.test(text)) {
+            for (const stop of unlisten.splice(0)) await stop();
+            return { rows: [], rowCount: 0 };
+          }
+          return query(config, values);
+        },
+      });
+      return client;
+    },
+  });
+  return pool as unknown as pg.Pool;
 }

@@ -4,7 +4,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Creates the registry and the service's metrics. */
-export function createMetrics(sample: { dbPool?: () => { total: number; idle: number; waiting: number } } = {}) {
+export function createMetrics(
+  sample: { dbPool?: () => { total: number; idle: number; waiting: number }; paymentAttemptsInFlight?: () => Promise<number> } = {},
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
@@ -47,5 +49,22 @@ export function createMetrics(sample: { dbPool?: () => { total: number; idle: nu
       },
     });
   }
-  return { registry, httpDuration, graphqlDuration, actionOutcomes, dbStatements };
+  const paymentProviderCalls = new Counter({
+    name: 'payment_provider_calls_total',
+    help: 'Calls to the payment provider by operation (charge, refund, search, list_refunds) and outcome (ok, declined, unavailable, in_progress, error)',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  if (sample.paymentAttemptsInFlight) {
+    const count = sample.paymentAttemptsInFlight;
+    new Gauge({
+      name: 'payment_attempts_in_flight',
+      help: 'Charges sent to the payment provider and not yet settled (recorded, refunded or abandoned)',
+      registers: [registry],
+      async collect() {
+        this.set(await count().catch(() => Number.NaN));
+      },
+    });
+  }
+  return { registry, httpDuration, graphqlDuration, actionOutcomes, dbStatements, paymentProviderCalls };
 }

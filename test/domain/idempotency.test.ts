@@ -12,7 +12,6 @@ import {
   VersionConflictError,
 } from '../../src/domain/errors.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
-import type { PaymentGateway } from '../../src/domain/orders/payment-gateway.ts';
 import { backend, DEMO, MENU, startTestService, type TestService } from '../support/harness.ts';
 import { orderIn, placeOrder } from '../support/orders.ts';
 import { countStatements } from '../support/sql-counter.ts';
@@ -33,7 +32,7 @@ const paymentRows = (orderId?: number) => prisma().payment.count(orderId === und
  * Without holding, the gateway answers at once.
  */
 function heldGateway(hold: boolean) {
-  const gateway = (service.container.orders as unknown as { deps: { paymentGateway: PaymentGateway } }).deps.paymentGateway;
+  const gateway = service.container.payments.provider;
   const charge = gateway.charge.bind(gateway);
   let release!: () => void;
   const gate = new Promise<void>((resolve) => {

@@ -16,8 +16,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
-import type { OrderServiceDeps } from '../../src/domain/orders/order.service.ts';
-import type { ChargeRequest, PaymentGateway } from '../../src/domain/orders/payment-gateway.ts';
+import type { ChargeRequest } from '../../src/domain/payments/payment-provider.ts';
 import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 import { freePort } from '../support/server-process.ts';
@@ -112,17 +111,14 @@ runIfRedis(`Redis faults on a private redis-server (${backend})`, () => {
     await redis.start();
     service = await startTestService({ REDIS_URL: redis.url });
     expect(service.container.redis.kind).toBe('redis');
-    // A slow payment provider in front of the simulated one (the service's only gateway).
-    const deps = (service.container.orders as unknown as { deps: OrderServiceDeps }).deps;
-    const real = deps.paymentGateway;
-    const slow: PaymentGateway = {
-      async charge(request) {
-        charges.push(request);
-        if (gatewayDelayMs) await sleep(gatewayDelayMs);
-        return real.charge(request);
-      },
+    // A slow payment provider: the provider client is wrapped, so every charge is counted and may be held.
+    const provider = service.container.payments.provider;
+    const charge = provider.charge.bind(provider);
+    provider.charge = async (request) => {
+      charges.push(request);
+      if (gatewayDelayMs) await sleep(gatewayDelayMs);
+      return charge(request);
     };
-    deps.paymentGateway = slow;
     process.on('unhandledRejection', onUnhandled);
   }, 120_000);
 
@@ -264,7 +260,7 @@ runIfRedis(`Redis faults on a private redis-server (${backend})`, () => {
     const { order, outcomes } = await payTwentyTimesAround(() => redis.command((client) => client.flushall()).then(() => {}));
     // The fault took effect: with the lock gone, a second request with the key executed up to the gateway…
     expect(charges.length, JSON.stringify(outcomes)).toBeGreaterThan(1);
-    expect(new Set(charges.map((charge) => charge.gatewayKey)).size).toBe(1);
+    expect(new Set(charges.map((charge) => charge.idempotencyKey)).size).toBe(1);
     // …and the database still let exactly one of them commit.
     await expectExactlyOnePayment(order.id, outcomes);
   }, 60_000);

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Actor, secretKey, signToken } from '../../src/domain/auth.ts';
-import type { PaymentGateway } from '../../src/domain/orders/payment-gateway.ts';
 import { backend, DEMO, graphql, MENU, startTestService, type TestService } from '../support/harness.ts';
 import { orderIn, placeOrder } from '../support/orders.ts';
 
@@ -218,7 +217,7 @@ describe(`GraphQL orders (${backend})`, () => {
 
   it('IdempotencyKeyInProgressError while the first request with the key still runs', async () => {
     const order = await placeOrder(service);
-    const gateway = (service.container.orders as unknown as { deps: { paymentGateway: PaymentGateway } }).deps.paymentGateway;
+    const gateway = service.container.payments.provider;
     const charge = gateway.charge.bind(gateway);
     // The first request stops inside the gateway, holding its key, until the second has been answered.
     let entered!: () => void;

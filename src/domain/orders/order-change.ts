@@ -14,10 +14,11 @@
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import type { IdempotencyRecordFields } from '../idempotency.ts';
+import { enqueueRefundJobs } from '../payments/payments.ts';
 import type { OrderActionName, OrderStatusName } from './order-state-machine.ts';
 
-/** A charge the gateway has executed, to be recorded with the change. */
-export type PaymentRecord = { amount: number; method: string; approved: boolean; gatewayKey: string; gatewayRef: string };
+/** A charge the provider has executed, to be recorded with the change; it settles the attempt that made it. */
+export type PaymentRecord = { amount: number; method: string; approved: boolean; providerKey: string; providerPaymentId: string; attemptId: number };
 
 export type OrderChange = {
   orderId: number;
@@ -57,22 +58,32 @@ export async function commitOrderChange(prisma: PrismaClient, change: OrderChang
       FROM updated
     )`,
   ];
+  // Function calls in a plain SELECT CTE run only when the final SELECT reads it; this list makes sure it does.
+  const mustRun: Prisma.Sql[] = [];
   if (payment) {
     parts.push(Prisma.sql`payment AS (
-      INSERT INTO payments (order_id, amount, method, status, gateway_key, gateway_ref)
+      INSERT INTO payments (order_id, amount, method, status, gateway_key, gateway_ref, provider_payment_id)
       SELECT id, ${payment.amount}::integer, ${payment.method}::text, ${payment.approved ? 'succeeded' : 'declined'}::payment_status,
-             ${payment.gatewayKey}::text, ${payment.gatewayRef}::text
+             ${payment.providerKey}::text, ${payment.providerPaymentId}::text, ${payment.providerPaymentId}::text
       FROM updated
+    )`);
+    parts.push(Prisma.sql`attempt AS (
+      UPDATE payment_attempts a SET state = 'recorded', provider_payment_id = ${payment.providerPaymentId}::text, settled_at = now()
+      FROM updated WHERE a.id = ${payment.attemptId}::integer AND a.state = 'in_flight'
     )`);
   }
   if (change.refund) {
     // The statement's snapshot predates it, so this sees the payments committed before, never one inserted above.
+    // The refund row is the outbox entry: its job sends it to the provider once this statement has committed.
     parts.push(Prisma.sql`refund AS (
-      INSERT INTO refunds (order_id, payment_id, amount, reason)
-      SELECT p.order_id, p.id, p.amount, ${change.reason}::text
+      INSERT INTO refunds (order_id, payment_id, provider_payment_id, amount, reason)
+      SELECT p.order_id, p.id, p.provider_payment_id, p.amount, ${change.reason}::text
       FROM payments p JOIN updated u ON p.order_id = u.id
       WHERE p.status = 'succeeded'
+      RETURNING id
     )`);
+    parts.push(Prisma.sql`refund_job AS (${enqueueRefundJobs('refund')})`);
+    mustRun.push(Prisma.sql`(SELECT count(*) FROM refund_job)`);
   }
   if (idempotency) {
     parts.push(Prisma.sql`idempotency AS (
@@ -82,6 +93,7 @@ export async function commitOrderChange(prisma: PrismaClient, change: OrderChang
       FROM updated
     )`);
   }
-  const rows = await prisma.$queryRaw<{ version: number }[]>`WITH ${Prisma.join(parts, ',\n')} SELECT version FROM updated`;
+  const extra = mustRun.length ? Prisma.sql`, ${Prisma.join(mustRun, ', ')}` : Prisma.empty;
+  const rows = await prisma.$queryRaw<{ version: number }[]>`WITH ${Prisma.join(parts, ',\n')} SELECT version${extra} FROM updated`;
   return rows[0]?.version ?? null;
 }

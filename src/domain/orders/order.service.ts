@@ -18,17 +18,20 @@ import {
   VersionConflictError,
 } from '../errors.ts';
 import {
+  fingerprintOf,
+  type IdempotencyRecordFields,
   type IdempotencyStore,
   type IdempotentRequest,
   isIdempotencyRecordConflict,
   type Replay,
   type StoredOutcome,
 } from '../idempotency.ts';
+import { PAYMENT_METHODS, type PaymentMethod } from '../payments/payment-provider.ts';
+import type { PaymentAttempt, Payments } from '../payments/payments.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { commitOrderChange, type PaymentRecord } from './order-change.ts';
 import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
-import { PAYMENT_METHODS, type PaymentGateway, type PaymentMethod } from './payment-gateway.ts';
 
 /** Bounds of SPEC §1. */
 export const ORDER_LIMITS = {
@@ -74,6 +77,8 @@ type Decision = {
   payment?: PaymentRecord;
   /** Refund the order's succeeded payment, if any, with the change. */
   refund?: boolean;
+  /** Runs when the compare-and-swap lost: undoes what the decision did outside the database (a charge). */
+  afterLostRace?: () => Promise<void>;
 };
 
 export type OrderChangeListener = (order: OrderWithItems) => void;
@@ -81,7 +86,7 @@ export type OrderChangeListener = (order: OrderWithItems) => void;
 export type OrderServiceDeps = {
   prisma: PrismaClient;
   idempotency: IdempotencyStore;
-  paymentGateway: PaymentGateway;
+  payments: Payments;
   /** Called after commit for every change (subscriptions). */
   onOrderChanged?: OrderChangeListener;
   /** Called once per action with `ok`, `replayed` or the error code (metrics). */
@@ -146,15 +151,25 @@ export class OrderService {
     if (!Number.isSafeInteger(command.amount) || command.amount < 0)
       throw ValidationError.of('amount', 'must be a non-negative integer (KRW)');
     const method = command.paymentMethod as PaymentMethod;
-    return this.execute({ ...command, idempotencyKey: key }, 'pay', { paymentMethod: method, amount: command.amount }, async (order) => {
+    const payload = { paymentMethod: method, amount: command.amount };
+    const fingerprint = fingerprintOf({ actor: command.actor, key, operation: 'pay', orderId: command.orderId, payload });
+    return this.execute({ ...command, idempotencyKey: key }, 'pay', payload, async (order) => {
       if (command.amount !== order.totalAmount) {
         throw ValidationError.of('amount', `must equal the order total ${order.totalAmount}`);
       }
-      const gatewayKey = `pay:${command.actor.role}:${command.actor.id}:${key}`;
-      const charge = await this.deps.paymentGateway.charge({ gatewayKey, orderId: order.id, amount: order.totalAmount, method });
+      const { payments } = this.deps;
+      const charge = await payments.charge({ order, amount: order.totalAmount, method, actor: command.actor, idempotency: { key, fingerprint } });
       return {
         toStatus: paymentTarget(charge.approved),
-        payment: { amount: order.totalAmount, method, approved: charge.approved, gatewayKey, gatewayRef: charge.reference },
+        payment: {
+          amount: order.totalAmount,
+          method,
+          approved: charge.approved,
+          providerKey: charge.providerKey,
+          providerPaymentId: charge.paymentIntentId,
+          attemptId: charge.attemptId,
+        },
+        afterLostRace: () => payments.settleUnrecordedCharge(charge, order, order.totalAmount),
       };
     });
   }
@@ -295,8 +310,9 @@ export class OrderService {
         const toStatus = targetStatus(order, action);
         if (!toStatus) throw new InvalidTransitionError(action, order.status, availableActions(actor, order));
         const decision = await decide(order, toStatus);
-        const written = await this.write(order, action, decision, actor, request);
+        const written = await this.write(order, action, decision, actor, request && ((orderId, outcome) => this.deps.idempotency.recordFields(request, orderId, outcome)));
         if (written) return written;
+        await decision.afterLostRace?.();
         // Lost the compare-and-swap: someone changed the order since we read it.
         order = await this.loadForAction(actor, orderId, action);
         if (expectedVersion === null && attemptNo >= MAX_UNCONDITIONAL_ATTEMPTS) {
@@ -317,13 +333,56 @@ export class OrderService {
     return order;
   }
 
+  /**
+   * Recovery found a charge of this attempt that no request recorded: record it on the order as the request would
+   * have (with its idempotency record, so the client's retry replays it), if the order is still waiting for it.
+   */
+  async settlePaymentAttempt(attemptId: number): Promise<Date | null> {
+    return this.deps.payments.settleAttempt(attemptId, (attempt, paymentIntentId) => this.recordRecoveredCharge(attempt, paymentIntentId));
+  }
+
+  private async recordRecoveredCharge(attempt: PaymentAttempt, paymentIntentId: string): Promise<boolean> {
+    const order = await loadOrder(this.deps.prisma, attempt.orderId);
+    if (!order || order.status !== 'pending_payment' || order.version !== attempt.orderVersion || order.totalAmount !== attempt.amount) return false;
+    const actor: Actor = { role: attempt.actorRole, id: attempt.actorId };
+    const decision: Decision = {
+      toStatus: paymentTarget(true),
+      payment: {
+        amount: attempt.amount,
+        method: attempt.method,
+        approved: true,
+        providerKey: attempt.providerKey,
+        providerPaymentId: paymentIntentId,
+        attemptId: attempt.id,
+      },
+    };
+    const { idempotencyKey: key, fingerprint } = attempt;
+    const recordFor =
+      key && fingerprint
+        ? (orderId: number, outcome: StoredOutcome): IdempotencyRecordFields => ({
+            ...this.deps.idempotency.recordFields({ actor, key, operation: 'pay', orderId, payload: null }, orderId, outcome),
+            fingerprint,
+          })
+        : null;
+    let written: ActionResult | null;
+    try {
+      written = await this.write(order, 'pay', decision, actor, recordFor);
+    } catch (error) {
+      // The client's key was recorded meanwhile (by a request that did not settle this attempt): record without it.
+      if (!isIdempotencyRecordConflict(error)) throw error;
+      written = await this.write(order, 'pay', decision, actor, null);
+    }
+    if (written) this.announce(written);
+    return written !== null;
+  }
+
   /** The compare-and-swap write with everything that commits with it; null when the version moved. */
   private async write(
     order: OrderWithItems,
     action: OrderActionName,
     decision: Decision,
     actor: Actor,
-    request: IdempotentRequest | null,
+    recordFor: ((orderId: number, outcome: StoredOutcome) => IdempotencyRecordFields) | null,
   ): Promise<ActionResult | null> {
     const at = new Date();
     const riderId = decision.riderId ?? order.riderId;
@@ -343,7 +402,7 @@ export class OrderService {
       at,
       ...(decision.payment ? { payment: decision.payment } : {}),
       ...(decision.refund ? { refund: true } : {}),
-      ...(request ? { idempotency: this.deps.idempotency.recordFields(request, order.id, outcome) } : {}),
+      ...(recordFor ? { idempotency: recordFor(order.id, outcome) } : {}),
     });
     if (version === null) return null;
     if (version !== result.version) throw new Error(`order ${order.id} went from version ${order.version} to ${version}`);

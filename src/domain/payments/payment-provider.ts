@@ -1,0 +1,154 @@
+/**
+ * The payment provider, spoken to through the official `stripe` SDK (SPEC §8): Stripe itself, any Stripe-compatible
+ * gateway at PAYMENT_PROVIDER_URL, or — the embedded default — the built-in simulator, which the same SDK reaches
+ * through an in-process fetch instead of the network. Every path through the service is therefore the same code.
+ *
+ * Network behaviour, decided here once:
+ * - every POST carries the idempotency key the caller chose (it belongs to the order or refund, never to a client);
+ *   the SDK's own retries (connection errors, 409, 5xx) resend the same key, so they can never charge twice;
+ * - a timeout, a refused connection, a 5xx or a 429 means "unavailable": the caller keeps its attempt in flight and
+ *   recovery finds out later what the provider did;
+ * - a 409 that outlives the retries means the same key is still being processed by another request.
+ */
+import Stripe from 'stripe';
+import { PaymentInProgressError, PaymentProviderUnavailableError } from '../errors.ts';
+import { createProviderSimulator } from './provider-simulator.ts';
+
+export const PAYMENT_METHODS = ['card', 'bank_transfer', 'wallet', 'test_decline'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/** How many times the SDK resends a request that failed on the network or with 409/5xx (same idempotency key). */
+const MAX_NETWORK_RETRIES = 2;
+
+export type ChargeRequest = { idempotencyKey: string; orderId: number; amount: number; method: PaymentMethod };
+/** A charge the provider executed: succeeded, or declined (the PaymentIntent then needs another payment method). */
+export type ChargeOutcome = { approved: boolean; paymentIntentId: string };
+export type ProviderPaymentIntent = { id: string; amount: number; succeeded: boolean; orderId: string | undefined };
+export type RefundRequest = { idempotencyKey: string; paymentIntentId: string; amount: number };
+export type ProviderRefund = { id: string; amount: number };
+
+export type ProviderCallObserver = (operation: string, outcome: 'ok' | 'declined' | 'unavailable' | 'in_progress' | 'error') => void;
+
+export type PaymentProviderOptions = {
+  /** Base URL and secret key of a Stripe-compatible API; undefined selects the built-in simulator. */
+  remote: { url: string; secretKey: string } | undefined;
+  timeoutMs: number;
+  /** Counts every call by operation and outcome (metrics). */
+  onCall?: ProviderCallObserver;
+};
+
+/** The subset of a Stripe-compatible API the service uses. */
+export class PaymentProvider {
+  private readonly stripe: Stripe;
+
+  constructor(private readonly options: PaymentProviderOptions) {
+    const common = { timeout: options.timeoutMs, maxNetworkRetries: MAX_NETWORK_RETRIES, telemetry: false } as const;
+    if (options.remote) {
+      const url = new URL(options.remote.url);
+      this.stripe = new Stripe(options.remote.secretKey, {
+        ...common,
+        host: url.hostname,
+        port: url.port || (url.protocol === 'https:' ? 443 : 80),
+        protocol: url.protocol === 'https:' ? 'https' : 'http',
+      });
+    } else {
+      const simulator = createProviderSimulator();
+      this.stripe = new Stripe('sk_test_builtin_simulator', {
+        ...common,
+        host: 'simulator.invalid',
+        protocol: 'http',
+        httpClient: Stripe.createFetchHttpClient(async (input, init) => simulator.app.fetch(new Request(input, init))),
+      });
+    }
+  }
+
+  /**
+   * Creates and confirms a PaymentIntent for the order. A decline is an outcome, not an error; the provider being
+   * unreachable is PaymentProviderUnavailableError, the same key still running elsewhere PaymentInProgressError.
+   */
+  async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+    return this.call('charge', async () => {
+      try {
+        const intent = await this.stripe.paymentIntents.create(
+          {
+            amount: request.amount,
+            currency: 'krw',
+            confirm: true,
+            payment_method: request.method === 'test_decline' ? 'pm_card_chargeDeclined' : 'pm_card_visa',
+            metadata: { order_id: String(request.orderId), payment_method: request.method },
+          },
+          { idempotencyKey: request.idempotencyKey },
+        );
+        if (intent.status !== 'succeeded') throw new Error(`PaymentIntent ${intent.id} is ${intent.status}, expected succeeded`);
+        return { approved: true, paymentIntentId: intent.id };
+      } catch (error) {
+        if (error instanceof Stripe.errors.StripeCardError && error.payment_intent?.id) {
+          return { approved: false, paymentIntentId: error.payment_intent.id };
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Every PaymentIntent the provider holds for an order (Stripe's search by metadata). */
+  paymentIntentsOfOrder(orderId: number): Promise<ProviderPaymentIntent[]> {
+    return this.call('search', async () => {
+      const result = await this.stripe.paymentIntents.search({ query: `metadata['order_id']:'${orderId}'`, limit: 100 });
+      return result.data.map((intent) => ({
+        id: intent.id,
+        amount: intent.amount,
+        succeeded: intent.status === 'succeeded',
+        orderId: intent.metadata?.order_id,
+      }));
+    });
+  }
+
+  /** Refunds `amount` of a PaymentIntent; the key belongs to the charge refunded, so a resend never refunds twice. */
+  refund(request: RefundRequest): Promise<ProviderRefund> {
+    return this.call('refund', async () => {
+      const refund = await this.stripe.refunds.create(
+        { payment_intent: request.paymentIntentId, amount: request.amount },
+        { idempotencyKey: request.idempotencyKey },
+      );
+      return { id: refund.id, amount: refund.amount };
+    });
+  }
+
+  /** The refunds the provider holds for a PaymentIntent. */
+  refundsOf(paymentIntentId: string): Promise<ProviderRefund[]> {
+    return this.call('list_refunds', async () => {
+      const list = await this.stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 });
+      return list.data.filter((refund) => refund.status !== 'failed' && refund.status !== 'canceled').map((refund) => ({ id: refund.id, amount: refund.amount }));
+    });
+  }
+
+  /** Runs one SDK call, translating the provider's failures into domain errors and counting the outcome. */
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run();
+      const declined = operation === 'charge' && !(result as ChargeOutcome).approved;
+      this.options.onCall?.(operation, declined ? 'declined' : 'ok');
+      return result;
+    } catch (error) {
+      const translated = translate(error);
+      this.options.onCall?.(
+        operation,
+        translated instanceof PaymentProviderUnavailableError ? 'unavailable' : translated instanceof PaymentInProgressError ? 'in_progress' : 'error',
+      );
+      throw translated;
+    }
+  }
+}
+
+/** Which of the provider's failures is which for us. Anything else (a 400 we caused) stays an unexpected error. */
+function translate(error: unknown): unknown {
+  if (!(error instanceof Stripe.errors.StripeError)) return error;
+  if (error instanceof Stripe.errors.StripeIdempotencyError && error.statusCode === 409) return new PaymentInProgressError();
+  const unavailable =
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    error instanceof Stripe.errors.StripeAuthenticationError ||
+    error instanceof Stripe.errors.StripePermissionError ||
+    (error.statusCode ?? 500) >= 500;
+  return unavailable ? new PaymentProviderUnavailableError() : error;
+}
