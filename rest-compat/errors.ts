@@ -13,6 +13,7 @@ import {
   IdempotencyKeyReusedError,
   InvalidTransitionError,
   NotFoundError,
+  PaymentProviderUnavailableError,
   UnauthenticatedError,
   ValidationError,
   VersionConflictError,
@@ -107,6 +108,15 @@ export function describeError(error: unknown): ErrorDescription {
   }
   if (error instanceof IdempotencyKeyInProgressError) {
     return { status: 409, code: error.code, title: 'Idempotency key in use', detail: error.message, headers: { 'Retry-After': '1' } };
+  }
+  if (error instanceof PaymentProviderUnavailableError) {
+    return {
+      status: 503,
+      code: error.code,
+      title: 'Payment provider unavailable',
+      detail: error.message,
+      headers: { 'Retry-After': String(error.retryAfterSeconds) },
+    };
   }
   if (error instanceof UnauthenticatedError) {
     return {

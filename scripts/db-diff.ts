@@ -51,10 +51,7 @@ function migrationFiles(dir: string): string[] {
 }
 
 /** The SQL that would bring a database built from prisma/migrations to schema.prisma; '' when there is none. */
-export async function diffMigrationsAgainstSchema({
-  schemaPath = SCHEMA_PATH,
-  migrationsDir = MIGRATIONS_DIR,
-} = {}): Promise<string> {
+export async function diffMigrationsAgainstSchema({ schemaPath = SCHEMA_PATH, migrationsDir = MIGRATIONS_DIR } = {}): Promise<string> {
   const db = new PGlite(); // in memory
   try {
     // Applied as whole scripts, like the app's runner does, rather than letting the engine replay them.

@@ -5,5 +5,9 @@ import { execFileSync } from 'node:child_process';
 
 execFileSync(process.execPath, ['node_modules/prisma/build/index.js', 'generate'], {
   stdio: 'inherit',
-  env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+  env: {
+    ...process.env,
+    PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false',
+    PRISMA_HIDE_UPDATE_MESSAGE: '1',
+  },
 });

@@ -5,14 +5,14 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { requestId, type RequestIdVariables } from 'hono/request-id';
+import { type RequestIdVariables, requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { createRestApi } from '../rest-compat/index.ts';
 import type { Container } from './container.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
 import { type AuthVariables, authenticate } from './http/auth.ts';
 import { GRAPHIQL_ASSETS_PATH, graphiqlAssets } from './http/graphiql.ts';
 import { rateLimit } from './http/rate-limit.ts';
-import { createRestApi } from '../rest-compat/index.ts';
 
 export type AppVariables = RequestIdVariables & AuthVariables;
 
@@ -79,8 +79,14 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const checks = await Promise.all([
-      container.db.ping().then(() => 'ok', (error: Error) => `down: ${error.message}`),
-      container.redis.ping().then(() => 'ok', (error: Error) => `down: ${error.message}`),
+      container.db.ping().then(
+        () => 'ok',
+        (error: Error) => `down: ${error.message}`,
+      ),
+      container.redis.ping().then(
+        () => 'ok',
+        (error: Error) => `down: ${error.message}`,
+      ),
     ]);
     const [database, redis] = checks;
     const ready = !state.shuttingDown && checks.every((check) => check === 'ok');
@@ -92,14 +98,20 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   );
   app.route(GRAPHIQL_ASSETS_PATH, graphiqlAssets());
 
-  app.use('/graphql', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ errors: [{ message: 'Request body too large' }] }, 413) }));
+  app.use(
+    '/graphql',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ errors: [{ message: 'Request body too large' }] }, 413) }),
+  );
   app.use('/graphql', authenticate(container.authenticator));
   app.use(
     '/graphql',
     rateLimit({
       limiter: container.rateLimiter,
       onLimited: (retryAfter) =>
-        Response.json({ errors: [{ message: `Rate limit exceeded: retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED' } }] }, { status: 429 }),
+        Response.json(
+          { errors: [{ message: `Rate limit exceeded: retry in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED' } }] },
+          { status: 429 },
+        ),
     }),
   );
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', async (c) => {

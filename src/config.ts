@@ -13,7 +13,12 @@ const booleanString = z
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }).default('development'),
-  PORT: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(65535, 'must be at most 65535').default(4000),
+  PORT: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0)
+    .max(65535, 'must be at most 65535')
+    .default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z
     .string()
@@ -29,7 +34,10 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SEED_DEMO_DATA: booleanString.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level' }).default('info'),
-  EMBEDDED_DATA_DIR: z.string().min(1).default(path.join(process.cwd(), '.data', 'pglite')),
+  EMBEDDED_DATA_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(process.cwd(), '.data', 'pglite')),
   RATE_LIMIT_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).int().min(0).default(1200),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(10_000),
   SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number({ error: 'must be a number' }).int().min(0).default(0),
@@ -118,7 +126,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',') : [],
     graphiqlEnabled: e.GRAPHIQL_ENABLED ?? !isProduction,
     introspectionEnabled: e.GRAPHQL_INTROSPECTION ?? !isProduction,
-    paymentProvider: e.PAYMENT_PROVIDER_URL && e.PAYMENT_PROVIDER_KEY ? { url: e.PAYMENT_PROVIDER_URL, secretKey: e.PAYMENT_PROVIDER_KEY } : undefined,
+    paymentProvider:
+      e.PAYMENT_PROVIDER_URL && e.PAYMENT_PROVIDER_KEY ? { url: e.PAYMENT_PROVIDER_URL, secretKey: e.PAYMENT_PROVIDER_KEY } : undefined,
     paymentProviderTimeoutMs: e.PAYMENT_PROVIDER_TIMEOUT_MS,
   };
 }

@@ -8,8 +8,8 @@ import { IdempotencyStore } from './domain/idempotency.ts';
 import { type OrderChangeListener, OrderService } from './domain/orders/order.service.ts';
 import { PaymentProvider } from './domain/payments/payment-provider.ts';
 import { JOBS, Payments } from './domain/payments/payments.ts';
-import { type Database, openDatabase } from './infra/db.ts';
 import { type ActorRateLimiter, createRateLimiter } from './http/rate-limit.ts';
+import { type Database, openDatabase } from './infra/db.ts';
 import { createJobQueue, type JobQueue } from './infra/job-queue.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
@@ -61,7 +61,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const redis = await connectRedis({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
   const idempotency = new IdempotencyStore(db.prisma, redis.client);
   let payments: Payments | undefined;
-  const metrics = createMetrics({ dbPool: db.poolStats, paymentAttemptsInFlight: () => payments?.attemptsInFlight() ?? Promise.resolve(0) });
+  const metrics = createMetrics({
+    dbPool: db.poolStats,
+    paymentAttemptsInFlight: () => payments?.attemptsInFlight() ?? Promise.resolve(0),
+  });
   const provider = new PaymentProvider({
     remote: config.paymentProvider,
     timeoutMs: config.paymentProviderTimeoutMs,
@@ -89,7 +92,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
         const attemptId = Number((payload as { attemptId: number }).attemptId);
         const again = await orders.settlePaymentAttempt(attemptId);
         // A request may still be waiting for the provider: look again when its lease is over.
-        if (again) await helpers.addJob(JOBS.settleAttempt, { attemptId }, { runAt: again, jobKey: `payment-attempt:${attemptId}`, maxAttempts: 100 });
+        if (again)
+          await helpers.addJob(
+            JOBS.settleAttempt,
+            { attemptId },
+            { runAt: again, jobKey: `payment-attempt:${attemptId}`, maxAttempts: 100 },
+          );
       },
     });
   }

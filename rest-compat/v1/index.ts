@@ -218,7 +218,7 @@ export function createV1(container: Container, options: VersionOptions) {
       },
       responses: {
         200: orderResponse('The order after the payment (declined → payment_failed)'),
-        ...errors(400, 401, 403, 404, 409, 413, 415, 422),
+        ...errors(400, 401, 403, 404, 409, 413, 415, 422, 503),
       },
     }),
     async (c) => {

@@ -76,7 +76,7 @@ function actionRoute<B extends z.ZodType>(
   action: keyof typeof V2_ACTION_PATHS,
   summary: string,
   body: B,
-  options: { keyRequired?: boolean; bodyRequired?: boolean } = {},
+  options: { keyRequired?: boolean; bodyRequired?: boolean; providerCall?: boolean } = {},
 ) {
   return createRoute({
     method: 'post',
@@ -94,6 +94,7 @@ function actionRoute<B extends z.ZodType>(
     responses: {
       200: orderResponse('The order after the action (or the first outcome, replayed)'),
       ...pickProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
+      ...(options.providerCall ? pickProblems(503) : {}),
     },
   });
 }
@@ -240,7 +241,11 @@ export function createV2(container: Container, options: VersionOptions) {
   });
 
   app.openapi(
-    actionRoute('pay', 'Pay the exact total (customer); Idempotency-Key required', PaymentBody, { keyRequired: true, bodyRequired: true }),
+    actionRoute('pay', 'Pay the exact total (customer); Idempotency-Key required', PaymentBody, {
+      keyRequired: true,
+      bodyRequired: true,
+      providerCall: true,
+    }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');

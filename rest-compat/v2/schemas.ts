@@ -95,13 +95,16 @@ export const PROBLEMS = {
   403: problem('The actor sees the order but the action is not its to run (FORBIDDEN)'),
   404: problem('No such resource, or not visible to the actor (NOT_FOUND)'),
   409: problem(
-    'Illegal transition, with current_status and allowed_actions (INVALID_TRANSITION); or the idempotency key is in use (IDEMPOTENCY_KEY_IN_PROGRESS, Retry-After: 1)',
+    'Illegal transition, with current_status and allowed_actions (INVALID_TRANSITION); or the idempotency key is in use (IDEMPOTENCY_KEY_IN_PROGRESS, Retry-After: 1) (also while another payment of the same order is with the provider)',
   ),
   412: problem('If-Match does not match the current version; carries current_version and current_status (VERSION_CONFLICT)'),
   413: problem('Request body too large (PAYLOAD_TOO_LARGE)'),
   415: problem('Body not sent as application/json (UNSUPPORTED_MEDIA_TYPE)'),
   422: problem('Idempotency key already used for a different request (IDEMPOTENCY_KEY_REUSED)'),
   428: problem('If-Match missing (PRECONDITION_REQUIRED)'),
+  503: problem(
+    'The payment provider is unavailable (PAYMENT_PROVIDER_UNAVAILABLE, Retry-After in seconds): nothing was charged or recorded; retry with the same Idempotency-Key',
+  ),
 } as const;
 
 export const pickProblems = <K extends keyof typeof PROBLEMS>(...statuses: K[]) =>

@@ -92,10 +92,10 @@ export class PaymentProviderUnavailableError extends DomainError {
   }
 }
 
-/** Another payment of the order (with another method or amount) is still with the provider. */
-export class PaymentInProgressError extends DomainError {
-  readonly code = 'PAYMENT_IN_PROGRESS';
-  constructor() {
-    super('Another payment of this order is still being processed; retry in a second');
-  }
+/**
+ * Another payment of the same order is still with the provider. To clients it is the in-progress error of SPEC §4
+ * (409, Retry-After: 1): a request like theirs is still running, and retrying shortly tells them how it ended.
+ */
+export class PaymentInProgressError extends IdempotencyKeyInProgressError {
+  override readonly message = 'Another payment of this order is still being processed; retry in a second';
 }

@@ -55,9 +55,34 @@ const CHECKS: Check[] = [
     invariant: 'every paid order that was cancelled or rejected has its refund',
     sql: `SELECT o.id AS order_id, format('%s, paid %s, refunded %s', o.status, p.amount, r.amount) AS detail
           FROM orders o JOIN payments p ON p.order_id = o.id AND p.status = 'succeeded'
-          LEFT JOIN refunds r ON r.order_id = o.id
+          LEFT JOIN refunds r ON r.payment_id = p.id
           WHERE (o.status IN ('cancelled', 'rejected') AND (r.id IS NULL OR r.amount <> p.amount))
              OR (o.status NOT IN ('cancelled', 'rejected') AND r.id IS NOT NULL)`,
+  },
+  {
+    invariant: 'a refund refunds a charge: a recorded payment, or a charge the provider made that was never recorded',
+    sql: `SELECT r.order_id, format('refund %s names payment %s and charge %s', r.id, r.payment_id, r.provider_payment_id) AS detail
+          FROM refunds r LEFT JOIN payments p ON p.id = r.payment_id
+          WHERE (r.payment_id IS NULL AND r.provider_payment_id IS NULL)
+             OR (p.id IS NOT NULL AND (p.status <> 'succeeded' OR p.order_id <> r.order_id OR p.provider_payment_id IS DISTINCT FROM r.provider_payment_id))`,
+  },
+  {
+    invariant: 'every charge made through the provider carries the provider id (SPEC §8)',
+    sql: `SELECT p.order_id, format('payment %s (%s) has no provider payment id', p.id, p.status) AS detail
+          FROM payments p
+          WHERE p.provider_payment_id IS NULL AND p.created_at > (SELECT coalesce(min(created_at), now()) FROM payment_attempts)`,
+  },
+  {
+    invariant: 'refunds reach the provider within minutes (SPEC §8: 30 s while it is up)',
+    sql: `SELECT r.order_id, format('refund %s of %s is not confirmed by the provider after %s', r.id, r.amount, date_trunc('second', now() - r.created_at)) AS detail
+          FROM refunds r
+          WHERE r.provider_refund_id IS NULL AND r.refunded_at IS NULL AND r.created_at < now() - interval '5 minutes'`,
+  },
+  {
+    invariant: 'no payment attempt stays in flight for minutes (recovery settles them)',
+    sql: `SELECT a.order_id, format('attempt %s (%s) in flight since %s', a.id, a.provider_key, a.created_at) AS detail
+          FROM payment_attempts a
+          WHERE a.state = 'in_flight' AND a.last_call_at < now() - interval '5 minutes'`,
   },
   {
     invariant: 'the total is the sum of the lines, each line quantity × unit price',

@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
 export { PrismaClient };
@@ -136,7 +136,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   };
 }
 
-type PGliteInstance = Awaited<ReturnType<(typeof import('@electric-sql/pglite'))['PGlite']['create']>>;
+type PGliteInstance = Awaited<ReturnType<typeof import('@electric-sql/pglite')['PGlite']['create']>>;
 type QueryConfig = string | { text: string; values?: unknown[] };
 
 /**

@@ -8,7 +8,7 @@
  * number of processes share the work safely (SKIP LOCKED). Every process runs a worker. On the embedded database it
  * runs over a node-postgres stand-in for PGlite (infra/db.ts), so both modes run the same jobs the same way.
  */
-import { Logger as WorkerLogger, type LogLevel, run, runMigrations, type Runner, type TaskList } from 'graphile-worker';
+import { type LogLevel, type Runner, run, runMigrations, type TaskList, Logger as WorkerLogger } from 'graphile-worker';
 import type { Database } from './db.ts';
 import type { Logger } from './logger.ts';
 

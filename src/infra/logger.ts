@@ -1,5 +1,5 @@
 /** Structured JSON logs (pino). Secrets never reach a log line: auth headers and tokens are redacted. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -25,7 +25,10 @@ describe(`invariant checker (${backend})`, () => {
     ['version equals the number of history entries', ['UPDATE orders SET version = version + 1 WHERE id = $ID']],
     ['the status is the last history entry', ["UPDATE orders SET status = 'delivered' WHERE id = $ID"]],
     ['every paid order that was cancelled or rejected has its refund', ['DELETE FROM refunds WHERE order_id = $ID']],
-    ['the total is the sum of the lines, each line quantity × unit price', ['UPDATE orders SET total_amount = total_amount + 1 WHERE id = $ID']],
+    [
+      'the total is the sum of the lines, each line quantity × unit price',
+      ['UPDATE orders SET total_amount = total_amount + 1 WHERE id = $ID'],
+    ],
     // The refund references the payment, so both go: the payment's idempotency record is left without its effect.
     ['every idempotency record has its effect', ['DELETE FROM refunds WHERE order_id = $ID', 'DELETE FROM payments WHERE order_id = $ID']],
   ])('reports "%s" when it is broken', async (invariant, corruption) => {
@@ -37,7 +40,17 @@ describe(`invariant checker (${backend})`, () => {
   it('reports an illegal transition written behind the service', async () => {
     const order = await orderIn(service, 'pending_payment');
     const prisma = service.container.db.prisma;
-    await prisma.orderEvent.create({ data: { orderId: order.id, version: 2, action: 'deliver', fromStatus: 'pending_payment', toStatus: 'delivered', actorRole: 'admin', actorId: 1 } });
+    await prisma.orderEvent.create({
+      data: {
+        orderId: order.id,
+        version: 2,
+        action: 'deliver',
+        fromStatus: 'pending_payment',
+        toStatus: 'delivered',
+        actorRole: 'admin',
+        actorId: 1,
+      },
+    });
     await prisma.order.update({ where: { id: order.id }, data: { version: 2, status: 'delivered' } });
     expect(await invariantsBroken()).toContain('every change is a legal transition');
   });

@@ -62,7 +62,13 @@ describe(`the action write (${backend})`, () => {
     const order = await orderIn(service, 'pending_acceptance');
     const key = randomUUID();
     expect(await commitOrderChange(prisma(), cancellation(order.id, order.version, key))).toBe(order.version + 1);
-    expect(await stateOf(order.id)).toMatchObject({ status: 'cancelled', version: order.version + 1, events: order.version + 1, payments: 1, refunds: 1 });
+    expect(await stateOf(order.id)).toMatchObject({
+      status: 'cancelled',
+      version: order.version + 1,
+      events: order.version + 1,
+      payments: 1,
+      refunds: 1,
+    });
     expect(await prisma().idempotencyRecord.count({ where: { key } })).toBe(1);
   });
 

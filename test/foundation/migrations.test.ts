@@ -70,9 +70,14 @@ describe(`migrations (${backend})`, () => {
     const db = dbs[0]!;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
     fs.mkdirSync(path.join(dir, '20990101000000_broken'));
-    fs.writeFileSync(path.join(dir, '20990101000000_broken', 'migration.sql'), 'CREATE TABLE half_done (id int);\nSELECT no_such_function();');
+    fs.writeFileSync(
+      path.join(dir, '20990101000000_broken', 'migration.sql'),
+      'CREATE TABLE half_done (id int);\nSELECT no_such_function();',
+    );
     await expect(migrate(db, dir)).rejects.toThrow(/20990101000000_broken failed/);
-    const tables = await db.withSession((session) => session.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'half_done'"));
+    const tables = await db.withSession((session) =>
+      session.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'half_done'"),
+    );
     expect(tables[0]?.n).toBe(0);
     expect(await recorded(db)).toEqual([]);
   });
@@ -110,7 +115,14 @@ describe.runIf(backend === 'postgres')('three server processes started together 
     for (const port of ports) {
       children.push(
         spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-          env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: scratch.url, REDIS_URL: process.env.TEST_REDIS_URL, LOG_LEVEL: 'warn' },
+          env: {
+            PATH: process.env.PATH,
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            DATABASE_URL: scratch.url,
+            REDIS_URL: process.env.TEST_REDIS_URL,
+            LOG_LEVEL: 'warn',
+          },
           stdio: 'ignore',
         }),
       );
@@ -118,7 +130,10 @@ describe.runIf(backend === 'postgres')('three server processes started together 
     const readyWithin = async (port: number, ms: number) => {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
-        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) return true;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }

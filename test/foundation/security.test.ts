@@ -18,7 +18,10 @@ describe(`security defaults (${backend})`, () => {
   });
 
   it('keeps CORS closed unless origins are configured', async () => {
-    const response = await service.app.request('/graphql', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const response = await service.app.request('/graphql', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -32,7 +35,11 @@ describe(`security defaults (${backend})`, () => {
 describe('production defaults', () => {
   let service: TestService;
   beforeAll(async () => {
-    service = await startTestService({ NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-32-characters!!', CORS_ORIGINS: 'https://app.quickeats.example' });
+    service = await startTestService({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-production-secret-of-32-characters!!',
+      CORS_ORIGINS: 'https://app.quickeats.example',
+    });
   });
   afterAll(async () => service?.close());
 
@@ -47,7 +54,9 @@ describe('production defaults', () => {
   it('allows the configured origin only', async () => {
     const preflight = (origin: string) =>
       service.app.request('/graphql', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
-    expect((await preflight('https://app.quickeats.example')).headers.get('access-control-allow-origin')).toBe('https://app.quickeats.example');
+    expect((await preflight('https://app.quickeats.example')).headers.get('access-control-allow-origin')).toBe(
+      'https://app.quickeats.example',
+    );
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -11,7 +11,8 @@ afterAll(async () => service?.close());
 /** A query nesting restaurant → orders → restaurant … `levels` times. */
 function deepQuery(levels: number): string {
   let selection = 'name';
-  for (let i = 0; i < levels; i++) selection = `restaurant { orders(first: 1) { edges { node { ${i % 2 ? 'status' : ''} restaurant { ${selection} } } } } }`;
+  for (let i = 0; i < levels; i++)
+    selection = `restaurant { orders(first: 1) { edges { node { ${i % 2 ? 'status' : ''} restaurant { ${selection} } } } } }`;
   return `query Deep { orders(first: 1) { edges { node { ${selection} } } } }`;
 }
 
@@ -39,7 +40,11 @@ describe(`GraphQL abuse limits (${backend})`, () => {
   });
 
   it('refuses a query whose cost is too high', async () => {
-    const fields = Array.from({ length: 15 }, (_, i) => `o${i}: orders(first: 100) { edges { node { items { name menuItem { name } } history { version actor { role } } restaurant { menu { name } } } } }`);
+    const fields = Array.from(
+      { length: 15 },
+      (_, i) =>
+        `o${i}: orders(first: 100) { edges { node { items { name menuItem { name } } history { version actor { role } } restaurant { menu { name } } } } }`,
+    );
     const body = await graphql(service, DEMO.admin, `{ ${fields.join(' ')} }`);
     expect(body.data).toBeUndefined();
     expect(body.errors?.[0]?.message).toMatch(/cost/i);

@@ -481,7 +481,9 @@ describe('hostile strings in GraphQL input', () => {
       service,
       DEMO.customer1,
       `mutation($input: CreateOrderInput!) { createOrder(input: $input) { __typename ... on ValidationError { fields { path message } } } }`,
-      { input: { idempotencyKey: 'k-nul', restaurantId: '1', items: [{ menuItemId: '1', quantity: 1 }], deliveryAddress: 'x', ...override } },
+      {
+        input: { idempotencyKey: 'k-nul', restaurantId: '1', items: [{ menuItemId: '1', quantity: 1 }], deliveryAddress: 'x', ...override },
+      },
     );
     expect(body.errors).toBeUndefined();
     expect(body.data.createOrder.__typename).toBe('ValidationError');

@@ -9,7 +9,11 @@ beforeAll(async () => {
   await service.reset();
   // Rider 1 claims an order of customer 1 at restaurant 1, then reports where it is.
   await orderIn(service, 'preparing', { withRider: true });
-  const moved = await graphql(service, DEMO.rider1, 'mutation { updateRiderLocation(input: { lat: 37.5326, lng: 126.9905 }) { __typename } }');
+  const moved = await graphql(
+    service,
+    DEMO.rider1,
+    'mutation { updateRiderLocation(input: { lat: 37.5326, lng: 126.9905 }) { __typename } }',
+  );
   expect(moved.data.updateRiderLocation.__typename).toBe('UpdateRiderLocationSuccess');
 });
 afterAll(async () => service?.close());
@@ -38,7 +42,11 @@ describe(`Rider.currentLocation visibility (${backend})`, () => {
   it('is refused to anyone but a rider reporting for itself', async () => {
     const body = await graphql(service, DEMO.customer1, 'mutation { updateRiderLocation(input: { lat: 1, lng: 1 }) { __typename } }');
     expect(body.data.updateRiderLocation.__typename).toBe('ForbiddenError');
-    const bad = await graphql(service, DEMO.rider1, 'mutation { updateRiderLocation(input: { lat: 91, lng: 0 }) { __typename ... on ValidationError { fields { path } } } }');
+    const bad = await graphql(
+      service,
+      DEMO.rider1,
+      'mutation { updateRiderLocation(input: { lat: 91, lng: 0 }) { __typename ... on ValidationError { fields { path } } } }',
+    );
     expect(bad.data.updateRiderLocation).toEqual({ __typename: 'ValidationError', fields: [{ path: ['lat'] }] });
   });
 });

@@ -195,11 +195,12 @@ describe('idempotency', () => {
   });
 
   it('a duplicate while the first request is in flight gets 409 idempotency_error (a StripeAPIError, not StripeIdempotencyError)', async () => {
-    const slow = await startProvider({ processingDelayMs: 300 });
+    const slow = await startProvider({ processingDelayMs: 1000 });
     const slowStripe = sdkFor(slow);
 
     const first = slowStripe.paymentIntents.create(chargeParams(42), { idempotencyKey: 'charge-42' });
-    await sleep(50); // the first request has reserved the key and is "processing"
+    // Logged means reserved: the simulator reserves the key before it yields to any other I/O.
+    await eventually(() => slow.simulator.requests().length === 1);
     const duplicate = await rejectionOf(slowStripe.paymentIntents.create(chargeParams(42), { idempotencyKey: 'charge-42' }));
     const intent = await first;
 
@@ -417,6 +418,22 @@ describe('faults', () => {
 
     await provider.up();
     expect(provider.url).toBe(url);
+    const retrieved = await stripe.paymentIntents.retrieve(intent.id);
+    expect(retrieved.id).toBe(intent.id);
+  });
+
+  it('down() cuts a request in flight at once instead of waiting for it', async () => {
+    const intent = await stripe.paymentIntents.create(chargeParams(42));
+    provider.inject({ kind: 'delay', ms: 3000 }, { method: 'GET' });
+
+    const inFlight = rejectionOf(stripe.paymentIntents.retrieve(intent.id));
+    await sleep(100);
+    const startedAt = Date.now();
+    await provider.down();
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    expect(await inFlight).toBeInstanceOf(StripeConnectionError);
+
+    await provider.up();
     const retrieved = await stripe.paymentIntents.retrieve(intent.id);
     expect(retrieved.id).toBe(intent.id);
   });

@@ -18,7 +18,13 @@ describe.runIf(backend === 'postgres')('several processes as one service', () =>
 
   beforeAll(async () => {
     database = await createScratchDatabase();
-    const env = { JWT_SECRET, DATABASE_URL: database.url, REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: `mp-${randomUUID()}:`, RATE_LIMIT_PER_MINUTE: '0' };
+    const env = {
+      JWT_SECRET,
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: `mp-${randomUUID()}:`,
+      RATE_LIMIT_PER_MINUTE: '0',
+    };
     servers = await Promise.all([startServerProcess(env), startServerProcess(env), startServerProcess(env)]);
     sql = new pg.Client({ connectionString: database.url });
     await sql.connect();
@@ -59,13 +65,20 @@ describe.runIf(backend === 'postgres')('several processes as one service', () =>
     await gql(servers[1]!, DEMO.customer1, PAY, { id: order.id, v: 1, key: randomUUID(), amount: order.totalAmount });
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        gql(servers[i % 3]!, DEMO.restaurant1, 'mutation($id: ID!) { acceptOrder(orderId: $id, expectedVersion: 2, input: {}) { __typename } }', { id: order.id }),
+        gql(
+          servers[i % 3]!,
+          DEMO.restaurant1,
+          'mutation($id: ID!) { acceptOrder(orderId: $id, expectedVersion: 2, input: {}) { __typename } }',
+          { id: order.id },
+        ),
       ),
     );
     const kinds = results.map((result) => result.data.acceptOrder.__typename).sort();
     expect(kinds.filter((kind) => kind === 'AcceptOrderSuccess')).toHaveLength(1);
     expect(kinds.filter((kind) => kind === 'VersionConflictError')).toHaveLength(11);
-    const { rows } = await sql.query('SELECT status, version FROM orders WHERE id = $1', [Buffer.from(order.id, 'base64').toString().split(':')[1]]);
+    const { rows } = await sql.query('SELECT status, version FROM orders WHERE id = $1', [
+      Buffer.from(order.id, 'base64').toString().split(':')[1],
+    ]);
     expect(rows[0]).toEqual({ status: 'preparing', version: 3 });
   });
 
@@ -73,7 +86,9 @@ describe.runIf(backend === 'postgres')('several processes as one service', () =>
     const order = await createOrder(servers[2]!);
     const key = randomUUID();
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => gql(servers[i % 3]!, DEMO.customer1, PAY, { id: order.id, v: 1, key, amount: order.totalAmount })),
+      Array.from({ length: 20 }, (_, i) =>
+        gql(servers[i % 3]!, DEMO.customer1, PAY, { id: order.id, v: 1, key, amount: order.totalAmount }),
+      ),
     );
     const kinds = results.map((result) => result.data.payOrder.__typename);
     expect(kinds.every((kind) => kind === 'PayOrderSuccess' || kind === 'IdempotencyKeyInProgressError')).toBe(true);
@@ -83,7 +98,9 @@ describe.runIf(backend === 'postgres')('several processes as one service', () =>
     expect(rows[0].n).toBe(1);
     // Once the first has finished, every process replays it.
     for (const server of servers) {
-      expect((await gql(server, DEMO.customer1, PAY, { id: order.id, v: 1, key, amount: order.totalAmount })).data.payOrder).toMatchObject({ replayed: true });
+      expect((await gql(server, DEMO.customer1, PAY, { id: order.id, v: 1, key, amount: order.totalAmount })).data.payOrder).toMatchObject({
+        replayed: true,
+      });
     }
   });
 
@@ -94,7 +111,10 @@ describe.runIf(backend === 'postgres')('several processes as one service', () =>
       method: 'POST',
       signal: controller.signal,
       headers: { authorization: `Bearer ${await token(DEMO.customer1)}`, 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ query: 'subscription($id: ID!) { orderUpdated(orderId: $id) { status version } }', variables: { id: order.id } }),
+      body: JSON.stringify({
+        query: 'subscription($id: ID!) { orderUpdated(orderId: $id) { status version } }',
+        variables: { id: order.id },
+      }),
     });
     const reader = response.body!.getReader();
     // Give the subscription a moment to reach Redis before the change.

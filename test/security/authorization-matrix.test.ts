@@ -17,7 +17,7 @@
  * Which visible orders an actor may act on (403 vs success) is test/domain/authorization.test.ts; not repeated here.
  */
 import { randomUUID } from 'node:crypto';
-import { type GraphQLField as SchemaField, type GraphQLNamedType, getNamedType, isInterfaceType, isObjectType, isUnionType } from 'graphql';
+import { type GraphQLNamedType, getNamedType, isInterfaceType, isObjectType, isUnionType, type GraphQLField as SchemaField } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import type { OrderWithItems } from '../../src/domain/orders/order.queries.ts';

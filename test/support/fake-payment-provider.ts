@@ -86,13 +86,14 @@ function toRequest(req: IncomingMessage, origin: string, body: Buffer): Request 
 
 /** Streams a fetch `Response` back on the node response. */
 async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  // The client may have gone away meanwhile (its own timeout, or down()): there is nobody left to answer.
+  if (res.destroyed) return;
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body) {
     const reader = response.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      // The client may have gone away meanwhile (its own timeout): there is nobody left to write to.
       if (res.destroyed) {
         await reader.cancel();
         return;

@@ -95,8 +95,10 @@ export async function startTestService(overrides: Record<string, string | undefi
     token: (actor) => signToken(actor, key, '1h'),
     async reset() {
       await container.db.prisma.$executeRawUnsafe(
-        'TRUNCATE refunds, payments, order_events, order_items, idempotency_records, orders RESTART IDENTITY CASCADE',
+        'TRUNCATE refunds, payment_attempts, payments, order_events, order_items, idempotency_records, orders RESTART IDENTITY CASCADE',
       );
+      // Jobs of the previous test would act on rows that no longer exist (or, ids restarting, on new ones).
+      await container.db.prisma.$executeRawUnsafe('DELETE FROM graphile_worker._private_jobs');
       await container.db.prisma.rider.updateMany({ data: { lat: null, lng: null, locationUpdatedAt: null } });
       await container.db.prisma.menuItem.updateMany({ where: { id: MENU.r1Unavailable }, data: { available: false } });
       await container.redis.client.flushdb().catch(() => {});

@@ -1,8 +1,8 @@
 /** Test helpers that put orders into a given state through the real service (never by writing rows). */
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../src/domain/auth.ts';
-import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
 import type { OrderWithItems } from '../../src/domain/orders/order.queries.ts';
+import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
 import { DEMO, MENU, type TestService } from './harness.ts';
 
 /** Places an order for customer 1 (default) at restaurant 1: 2 × item 1 (11,000) = 22,000 KRW. */

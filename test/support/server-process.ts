@@ -28,7 +28,9 @@ export async function freePort(): Promise<number> {
   for (;;) {
     const port = allocatePort();
     const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)));
+    const bound = await new Promise<boolean>((resolve) =>
+      server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)),
+    );
     if (bound) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       return port;
@@ -65,7 +67,10 @@ async function startOnce(env: Record<string, string | undefined>, port: number, 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${stderr}`);
-    const status = await fetch(`${url}/readyz`).then((response) => response.status, () => 0);
+    const status = await fetch(`${url}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
     if (status === 200) return { url, child, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

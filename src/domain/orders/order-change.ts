@@ -18,7 +18,14 @@ import { enqueueRefundJobs } from '../payments/payments.ts';
 import type { OrderActionName, OrderStatusName } from './order-state-machine.ts';
 
 /** A charge the provider has executed, to be recorded with the change; it settles the attempt that made it. */
-export type PaymentRecord = { amount: number; method: string; approved: boolean; providerKey: string; providerPaymentId: string; attemptId: number };
+export type PaymentRecord = {
+  amount: number;
+  method: string;
+  approved: boolean;
+  providerKey: string;
+  providerPaymentId: string;
+  attemptId: number;
+};
 
 export type OrderChange = {
   orderId: number;

@@ -158,7 +158,13 @@ export class OrderService {
         throw ValidationError.of('amount', `must equal the order total ${order.totalAmount}`);
       }
       const { payments } = this.deps;
-      const charge = await payments.charge({ order, amount: order.totalAmount, method, actor: command.actor, idempotency: { key, fingerprint } });
+      const charge = await payments.charge({
+        order,
+        amount: order.totalAmount,
+        method,
+        actor: command.actor,
+        idempotency: { key, fingerprint },
+      });
       return {
         toStatus: paymentTarget(charge.approved),
         payment: {
@@ -310,7 +316,13 @@ export class OrderService {
         const toStatus = targetStatus(order, action);
         if (!toStatus) throw new InvalidTransitionError(action, order.status, availableActions(actor, order));
         const decision = await decide(order, toStatus);
-        const written = await this.write(order, action, decision, actor, request && ((orderId, outcome) => this.deps.idempotency.recordFields(request, orderId, outcome)));
+        const written = await this.write(
+          order,
+          action,
+          decision,
+          actor,
+          request && ((orderId, outcome) => this.deps.idempotency.recordFields(request, orderId, outcome)),
+        );
         if (written) return written;
         await decision.afterLostRace?.();
         // Lost the compare-and-swap: someone changed the order since we read it.
@@ -343,7 +355,7 @@ export class OrderService {
 
   private async recordRecoveredCharge(attempt: PaymentAttempt, paymentIntentId: string): Promise<boolean> {
     const order = await loadOrder(this.deps.prisma, attempt.orderId);
-    if (!order || order.status !== 'pending_payment' || order.version !== attempt.orderVersion || order.totalAmount !== attempt.amount) return false;
+    if (order?.status !== 'pending_payment' || order.version !== attempt.orderVersion || order.totalAmount !== attempt.amount) return false;
     const actor: Actor = { role: attempt.actorRole, id: attempt.actorId };
     const decision: Decision = {
       toStatus: paymentTarget(true),

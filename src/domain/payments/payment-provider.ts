@@ -118,7 +118,9 @@ export class PaymentProvider {
   refundsOf(paymentIntentId: string): Promise<ProviderRefund[]> {
     return this.call('list_refunds', async () => {
       const list = await this.stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 });
-      return list.data.filter((refund) => refund.status !== 'failed' && refund.status !== 'canceled').map((refund) => ({ id: refund.id, amount: refund.amount }));
+      return list.data
+        .filter((refund) => refund.status !== 'failed' && refund.status !== 'canceled')
+        .map((refund) => ({ id: refund.id, amount: refund.amount }));
     });
   }
 
@@ -133,7 +135,11 @@ export class PaymentProvider {
       const translated = translate(error);
       this.options.onCall?.(
         operation,
-        translated instanceof PaymentProviderUnavailableError ? 'unavailable' : translated instanceof PaymentInProgressError ? 'in_progress' : 'error',
+        translated instanceof PaymentProviderUnavailableError
+          ? 'unavailable'
+          : translated instanceof PaymentInProgressError
+            ? 'in_progress'
+            : 'error',
       );
       throw translated;
     }
@@ -143,7 +149,8 @@ export class PaymentProvider {
 /** Which of the provider's failures is which for us. Anything else (a 400 we caused) stays an unexpected error. */
 function translate(error: unknown): unknown {
   if (!(error instanceof Stripe.errors.StripeError)) return error;
-  if (error instanceof Stripe.errors.StripeIdempotencyError && error.statusCode === 409) return new PaymentInProgressError();
+  // The same key still running elsewhere: the SDK raises it as a StripeAPIError with status 409 (after its retries).
+  if (error.statusCode === 409 && error.rawType === 'idempotency_error') return new PaymentInProgressError();
   const unavailable =
     error instanceof Stripe.errors.StripeConnectionError ||
     error instanceof Stripe.errors.StripeRateLimitError ||

@@ -130,7 +130,7 @@ export class Payments {
   }
 
   /** Refunds a succeeded charge that no payments row records; settles its attempt (if any) as refunded. */
-  private async refundStrayCharge(attemptId: number | null, orderId: number, paymentIntentId: string, amount: number): Promise<void> {
+  async refundStrayCharge(attemptId: number | null, orderId: number, paymentIntentId: string, amount: number): Promise<void> {
     await this.prisma.$queryRaw`
       WITH refund AS (
         INSERT INTO refunds (order_id, provider_payment_id, amount, reason)
@@ -158,7 +158,7 @@ export class Payments {
    */
   async settleAttempt(attemptId: number, record: RecordRecoveredCharge): Promise<Date | null> {
     const attempt = await this.prisma.paymentAttempt.findUnique({ where: { id: attemptId } });
-    if (!attempt || attempt.state !== 'in_flight') return null;
+    if (attempt?.state !== 'in_flight') return null;
     const intents = await this.provider.paymentIntentsOfOrder(attempt.orderId);
     const succeeded = intents.filter((intent) => intent.succeeded && intent.orderId === String(attempt.orderId));
     const ids = succeeded.map((intent) => intent.id);
@@ -170,7 +170,8 @@ export class Payments {
     for (const intent of succeeded.filter((candidate) => !known.has(candidate.id))) {
       const current = await this.prisma.paymentAttempt.findUnique({ where: { id: attemptId }, select: { state: true } });
       const onOrder = intent.amount === attempt.amount && current?.state === 'in_flight' && (await record(attempt, intent.id));
-      if (!onOrder) await this.refundStrayCharge(current?.state === 'in_flight' ? attemptId : null, attempt.orderId, intent.id, intent.amount);
+      if (!onOrder)
+        await this.refundStrayCharge(current?.state === 'in_flight' ? attemptId : null, attempt.orderId, intent.id, intent.amount);
     }
     const abandoned = await this.prisma.$executeRaw`
       UPDATE payment_attempts SET state = 'abandoned', settled_at = now()
@@ -193,7 +194,11 @@ export class Payments {
       await this.prisma.refund.update({ where: { id: refundId }, data: { refundedAt: new Date() } });
       return;
     }
-    const request = { idempotencyKey: `qe_refund_${refund.providerPaymentId}`, paymentIntentId: refund.providerPaymentId, amount: refund.amount };
+    const request = {
+      idempotencyKey: `qe_refund_${refund.providerPaymentId}`,
+      paymentIntentId: refund.providerPaymentId,
+      amount: refund.amount,
+    };
     let providerRefundId: string;
     try {
       providerRefundId = (await this.provider.refund(request)).id;

@@ -6,6 +6,7 @@ import {
   IdempotencyKeyReusedError,
   InvalidTransitionError,
   NotFoundError,
+  PaymentProviderUnavailableError,
   ValidationError,
   VersionConflictError,
 } from '../../domain/errors.ts';
@@ -54,6 +55,17 @@ plainErrorType(NotFoundError, 'NotFoundError');
 plainErrorType(IdempotencyKeyReusedError, 'IdempotencyKeyReusedError');
 plainErrorType(IdempotencyKeyInProgressError, 'IdempotencyKeyInProgressError');
 
+builder.objectType(PaymentProviderUnavailableError, {
+  name: 'PaymentProviderUnavailableError',
+  description:
+    'The payment provider could not be reached, failed or timed out: nothing was charged or recorded. Retry with the same idempotency key.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof PaymentProviderUnavailableError,
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'When a retry is worth it.' }),
+  }),
+});
+
 const FieldErrorType = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
   description: 'One invalid input field: its path in the input (e.g. ["items", "0", "quantity"]) and what is wrong.',
   fields: (t) => ({
@@ -81,3 +93,6 @@ export const ORDER_ACTION_ERRORS = [
   IdempotencyKeyReusedError,
   IdempotencyKeyInProgressError,
 ];
+
+/** payOrder's error members: every action's, plus the provider being unavailable (SPEC §8). */
+export const PAY_ORDER_ERRORS = [...ORDER_ACTION_ERRORS, PaymentProviderUnavailableError];

@@ -1,15 +1,15 @@
 /** Order, its items, history and payment; the order queries and every order action mutation. */
 import { GraphQLError } from 'graphql';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import { availableActions, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
 import { NEWEST_FIRST, PAGE_SIZE } from '../../domain/orders/order.queries.ts';
 import type { ActionResult, OrderCommand } from '../../domain/orders/order.service.ts';
+import { availableActions, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
 import type { OrderStatusName } from '../../domain/orders/order-state-machine.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { parseId } from '../ids.ts';
 import { ActorRoleEnum, OrderActionEnum, OrderStatusEnum } from './enums.ts';
-import { ORDER_ACTION_ERRORS } from './errors.ts';
+import { ORDER_ACTION_ERRORS, PAY_ORDER_ERRORS } from './errors.ts';
 
 export const OrderRef = builder.prismaNode('Order', {
   id: { field: 'id' },
@@ -160,6 +160,7 @@ function orderActionMutation<Input extends object>(
   description: string,
   inputFields: (t: ActionInputFields) => Record<string, unknown>,
   run: (ctx: GraphQLContext, command: OrderCommand, input: Input) => Promise<ActionResult>,
+  errorTypes: readonly (new (...args: never[]) => Error)[] = ORDER_ACTION_ERRORS,
 ) {
   const typeName = name[0]!.toUpperCase() + name.slice(1);
   const InputType = builder.inputType(`${typeName}Input`, {
@@ -171,7 +172,7 @@ function orderActionMutation<Input extends object>(
       type: Success,
       description,
       authScopes: { authenticated: true },
-      errors: { types: ORDER_ACTION_ERRORS, directResult: true, union: { name: `${typeName}Result` } },
+      errors: { types: [...errorTypes], directResult: true, union: { name: `${typeName}Result` } },
       args: {
         orderId: t.arg.id({ required: true }),
         expectedVersion: t.arg.int({
@@ -197,6 +198,7 @@ orderActionMutation<{ idempotencyKey: string; paymentMethod: string; amount: num
     amount: t.int({ required: true, description: 'Must equal the order total (integer KRW).' }),
   }),
   (ctx, command, input) => ctx.container.orders.payOrder({ ...command, paymentMethod: input.paymentMethod, amount: input.amount }),
+  PAY_ORDER_ERRORS,
 );
 
 orderActionMutation<{ reason?: string | null }>(

@@ -1,6 +1,7 @@
 /** Restaurant and MenuItem; restaurant queries. */
-import { visibleOrdersWhere } from '../../domain/orders/order-access.ts';
+
 import { NEWEST_FIRST, PAGE_SIZE } from '../../domain/orders/order.queries.ts';
+import { visibleOrdersWhere } from '../../domain/orders/order-access.ts';
 import { builder } from '../builder.ts';
 import { parseId } from '../ids.ts';
 import { checkPageSize } from './order.ts';

@@ -1,0 +1,117 @@
+/**
+ * Reconciliation: what the provider holds against what our tables say, for the orders touched in a time window
+ * (`npm run payments:reconcile`). Each difference is reported; `fix` settles the ones the service can settle itself,
+ * through the same paths it uses every day (recovery of an attempt, a refund of a stray charge, the refund job).
+ */
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import type { OrderService } from '../orders/order.service.ts';
+import type { Payments } from './payments.ts';
+
+export type Difference = {
+  kind:
+    | 'unaccounted_charge'
+    | 'refund_not_at_provider'
+    | 'refund_amount_differs'
+    | 'refund_unknown_to_us'
+    | 'payment_unknown_to_provider'
+    | 'payment_status_differs';
+  orderId: number;
+  detail: string;
+  /** What --fix did about it, if anything. */
+  fixed?: string;
+};
+
+export type ReconcileOptions = { since: Date; until: Date; fix: boolean };
+
+/** Compares every order with payments activity in [since, until) with the provider; fixes what it can when asked. */
+export async function reconcilePayments(
+  deps: { prisma: PrismaClient; payments: Payments; orders: OrderService },
+  options: ReconcileOptions,
+): Promise<{ orders: number; differences: Difference[] }> {
+  const { prisma, payments, orders } = deps;
+  const window = { gte: options.since, lt: options.until };
+  const touched = await prisma.order.findMany({
+    where: {
+      OR: [{ createdAt: window }, { payments: { some: { createdAt: window } } }, { paymentAttempts: { some: { createdAt: window } } }],
+    },
+    select: { id: true },
+    orderBy: { id: 'asc' },
+  });
+  const differences: Difference[] = [];
+  for (const { id: orderId } of touched) {
+    const intents = await payments.provider.paymentIntentsOfOrder(orderId);
+    const [ourPayments, ourRefunds, inFlight] = await Promise.all([
+      prisma.payment.findMany({ where: { orderId } }),
+      prisma.refund.findMany({ where: { orderId } }),
+      prisma.paymentAttempt.findFirst({ where: { orderId, state: 'in_flight' } }),
+    ]);
+    const byIntent = new Map(intents.map((intent) => [intent.id, intent]));
+    for (const intent of intents.filter((candidate) => candidate.succeeded)) {
+      const recorded = ourPayments.some((payment) => payment.providerPaymentId === intent.id);
+      const refunded = ourRefunds.some((refund) => refund.providerPaymentId === intent.id);
+      if (!recorded && !refunded) {
+        const difference: Difference = {
+          kind: 'unaccounted_charge',
+          orderId,
+          detail: `${intent.id} (${intent.amount}) is neither recorded nor refunded`,
+        };
+        if (options.fix) {
+          // An attempt in flight is settled by recovery (record, or refund); otherwise the charge is a stray.
+          if (inFlight) await orders.settlePaymentAttempt(inFlight.id);
+          else await payments.refundStrayCharge(null, orderId, intent.id, intent.amount);
+          difference.fixed = inFlight ? `settled attempt ${inFlight.id}` : 'refund queued';
+        }
+        differences.push(difference);
+      }
+    }
+    for (const payment of ourPayments.filter((row) => row.providerPaymentId)) {
+      const intent = byIntent.get(payment.providerPaymentId!);
+      if (!intent) {
+        differences.push({
+          kind: 'payment_unknown_to_provider',
+          orderId,
+          detail: `payment ${payment.id} names ${payment.providerPaymentId}, which the provider does not know`,
+        });
+      } else if (intent.succeeded !== (payment.status === 'succeeded')) {
+        differences.push({
+          kind: 'payment_status_differs',
+          orderId,
+          detail: `payment ${payment.id} is ${payment.status}; ${intent.id} is ${intent.succeeded ? 'succeeded' : 'not succeeded'}`,
+        });
+      }
+    }
+    for (const intent of intents.filter((candidate) => candidate.succeeded)) {
+      const atProvider = await payments.provider.refundsOf(intent.id);
+      const ours = ourRefunds.filter((refund) => refund.providerPaymentId === intent.id);
+      for (const refund of ours) {
+        const match = atProvider.find((candidate) => candidate.id === refund.providerRefundId);
+        if (!refund.providerRefundId || !match) {
+          const difference: Difference = {
+            kind: 'refund_not_at_provider',
+            orderId,
+            detail: `refund ${refund.id} of ${refund.amount} for ${intent.id} is not confirmed by the provider`,
+          };
+          if (options.fix && !refund.providerRefundId) {
+            await payments.sendRefund(refund.id);
+            difference.fixed = 'refund sent';
+          }
+          differences.push(difference);
+        } else if (match.amount !== refund.amount) {
+          differences.push({
+            kind: 'refund_amount_differs',
+            orderId,
+            detail: `refund ${refund.id}: ${refund.amount} here, ${match.amount} at the provider`,
+          });
+        }
+      }
+      for (const extra of atProvider.filter((candidate) => !ours.some((refund) => refund.providerRefundId === candidate.id))) {
+        differences.push({
+          kind: 'refund_unknown_to_us',
+          orderId,
+          detail: `${extra.id} refunds ${extra.amount} of ${intent.id}, and no refunds row names it`,
+        });
+      }
+    }
+  }
+  return { orders: touched.length, differences };
+}
