@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
 import { reconcilePayments } from '../../src/domain/payments/reconcile.ts';
+import { rest } from '../rest/rest-client.ts';
 import { type FakePaymentProvider, startFakePaymentProvider } from '../support/fake-payment-provider.ts';
 import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
 import { placeOrder } from '../support/orders.ts';
-import { rest } from '../rest/rest-client.ts';
 
 let provider: FakePaymentProvider;
 let service: TestService;
@@ -69,7 +69,13 @@ const PAY = `mutation($id: ID!, $v: Int!, $input: PayOrderInput!) {
   } }`;
 const metrics = async () => (await service.app.request('/metrics')).text();
 /** One sample of the Prometheus text (0 when the series does not exist yet). */
-const sample = (text: string, series: string) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+const sample = (text: string, series: string) =>
+  Number(
+    text
+      .split('\n')
+      .find((line) => line.startsWith(`${series} `))
+      ?.split(' ')[1] ?? 0,
+  );
 const orderGid = (id: number) => Buffer.from(`Order:${id}`).toString('base64');
 
 function payRest(orderId: number, key: string, amount: number, method = 'card', ifMatch = '"o' + orderId + '-v1"') {
@@ -98,13 +104,19 @@ describe(`payments through a provider (${backend})`, () => {
     const paid = await payRest(order.id, randomUUID(), order.totalAmount, 'wallet');
     expect(paid.status).toBe(200);
     const [intent] = provider.succeededCharges(order.id);
-    expect(intent).toMatchObject({ amount: order.totalAmount, currency: 'krw', metadata: { order_id: String(order.id), payment_method: 'wallet' } });
+    expect(intent).toMatchObject({
+      amount: order.totalAmount,
+      currency: 'krw',
+      metadata: { order_id: String(order.id), payment_method: 'wallet' },
+    });
     const charge = provider.simulator.requests().find((request) => request.method === 'POST' && request.path === '/v1/payment_intents');
     expect(charge?.params).toMatchObject({ confirm: 'true', payment_method: 'pm_card_visa', currency: 'krw' });
     expect(await prisma().payment.findMany({ where: { orderId: order.id } })).toMatchObject([
       { status: 'succeeded', providerPaymentId: intent!.id, amount: order.totalAmount },
     ]);
-    expect(await prisma().paymentAttempt.findMany({ where: { orderId: order.id } })).toMatchObject([{ state: 'recorded', providerPaymentId: intent!.id }]);
+    expect(await prisma().paymentAttempt.findMany({ where: { orderId: order.id } })).toMatchObject([
+      { state: 'recorded', providerPaymentId: intent!.id },
+    ]);
   });
 
   it('a decline is pm_card_chargeDeclined at the provider, recorded with its PaymentIntent', async () => {
@@ -114,7 +126,9 @@ describe(`payments through a provider (${backend})`, () => {
     expect(declined.body.status).toBe('payment_failed');
     const intents = provider.simulator.paymentIntents().filter((intent) => intent.metadata.order_id === String(order.id));
     expect(intents).toMatchObject([{ status: 'requires_payment_method' }]);
-    expect(await prisma().payment.findMany({ where: { orderId: order.id } })).toMatchObject([{ status: 'declined', providerPaymentId: intents[0]!.id }]);
+    expect(await prisma().payment.findMany({ where: { orderId: order.id } })).toMatchObject([
+      { status: 'declined', providerPaymentId: intents[0]!.id },
+    ]);
   });
 
   it('two devices paying one order with different keys (and methods) make one charge at the provider', async () => {
@@ -127,7 +141,10 @@ describe(`payments through a provider (${backend})`, () => {
       inject({ kind: 'delay', ms: 300 }, { ...CHARGES, times: 20 });
       const answers = await Promise.all(methods.map((method) => payRest(order.id, randomUUID(), order.totalAmount, method)));
       const statuses = answers.map((answer) => answer.status);
-      expect(statuses.filter((status) => status === 200), JSON.stringify(statuses)).toHaveLength(1);
+      expect(
+        statuses.filter((status) => status === 200),
+        JSON.stringify(statuses),
+      ).toHaveLength(1);
       // The losers get 412 (the version moved) or 409 (another payment of the order is with the provider).
       for (const loser of answers.filter((answer) => answer.status !== 200)) {
         expect([409, 412]).toContain(loser.status);
@@ -143,7 +160,11 @@ describe(`payments through a provider (${backend})`, () => {
     const order = await placeOrder(service);
     inject({ kind: 'delay', ms: 300 }, { ...CHARGES, times: 5 });
     const answers = await Promise.all(
-      [1, 2].map(() => rest(service, DEMO.customer1, 'POST', `/api/v1/orders/${order.id}/pay`, { json: { payment_method: 'card', amount: order.totalAmount } })),
+      [1, 2].map(() =>
+        rest(service, DEMO.customer1, 'POST', `/api/v1/orders/${order.id}/pay`, {
+          json: { payment_method: 'card', amount: order.totalAmount },
+        }),
+      ),
     );
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409]);
     expect(provider.succeededCharges(order.id)).toHaveLength(1);
@@ -179,7 +200,11 @@ describe(`payments through a provider (${backend})`, () => {
     expect(refused.data?.payOrder.retryAfterSeconds).toBeGreaterThan(0);
     expect(await prisma().payment.count()).toBe(0);
     const paid = await graphql(service, DEMO.customer1, PAY, { id: orderGid(order.id), v: 1, input });
-    expect(paid.data?.payOrder).toMatchObject({ __typename: 'PayOrderSuccess', replayed: false, order: { status: 'PENDING_ACCEPTANCE', version: 2 } });
+    expect(paid.data?.payOrder).toMatchObject({
+      __typename: 'PayOrderSuccess',
+      replayed: false,
+      order: { status: 'PENDING_ACCEPTANCE', version: 2 },
+    });
     expect(provider.succeededCharges(order.id)).toHaveLength(1);
     const after = await metrics();
     const calls = (text: string, outcome: string) => sample(text, `payment_provider_calls_total{operation="charge",outcome="${outcome}"}`);
@@ -224,44 +249,67 @@ describe(`payments through a provider (${backend})`, () => {
     inject({ kind: 'delay', ms: 600 }, { ...CHARGES, times: 1 });
     const paying = payRest(order.id, randomUUID(), order.totalAmount);
     await sleep(200);
-    const cancelled = await rest(service, DEMO.customer1, 'POST', `/api/v2/orders/${order.id}/cancellation`, { json: {}, headers: { 'if-match': '*' } });
+    const cancelled = await rest(service, DEMO.customer1, 'POST', `/api/v2/orders/${order.id}/cancellation`, {
+      json: {},
+      headers: { 'if-match': '*' },
+    });
     expect(cancelled.status).toBe(200);
     expect((await paying).status).toBe(412); // the payment's If-Match named version 1; the order moved on
     expect(provider.succeededCharges(order.id)).toHaveLength(1);
     expect(await eventually(() => accountedFor(order.id))).toBe(true);
-    expect(await prisma().refund.findMany({ where: { orderId: order.id } })).toMatchObject([{ paymentId: null, amount: order.totalAmount }]);
+    expect(await prisma().refund.findMany({ where: { orderId: order.id } })).toMatchObject([
+      { paymentId: null, amount: order.totalAmount },
+    ]);
     expect(formatViolations(await findViolations(prisma()))).toBe('All invariants hold.');
   });
 
-  it.each(['cancellation', 'rejection'])('%s of a paid order: exactly one full refund at the provider, also when it is down then', async (action) => {
-    for (const providerDown of [false, true]) {
-      const order = await placeOrder(service);
-      expect((await payRest(order.id, randomUUID(), order.totalAmount)).status).toBe(200);
-      const [intent] = provider.succeededCharges(order.id);
-      if (providerDown) await provider.down();
-      const actor = action === 'cancellation' ? DEMO.customer1 : DEMO.restaurant1;
-      const changed = await rest(service, actor, 'POST', `/api/v2/orders/${order.id}/${action}`, { json: { reason: 'test' }, headers: { 'if-match': '"o' + order.id + '-v2"' } });
-      // The change neither waits for the provider nor fails because of it.
-      expect(changed.status).toBe(200);
-      if (providerDown) {
-        await sleep(1_500);
-        expect(provider.refundsFor(intent!.id)).toHaveLength(0);
-        await provider.up();
+  it.each(['cancellation', 'rejection'])(
+    '%s of a paid order: exactly one full refund at the provider, also when it is down then',
+    async (action) => {
+      for (const providerDown of [false, true]) {
+        const order = await placeOrder(service);
+        expect((await payRest(order.id, randomUUID(), order.totalAmount)).status).toBe(200);
+        const [intent] = provider.succeededCharges(order.id);
+        if (providerDown) await provider.down();
+        const actor = action === 'cancellation' ? DEMO.customer1 : DEMO.restaurant1;
+        const changed = await rest(service, actor, 'POST', `/api/v2/orders/${order.id}/${action}`, {
+          json: { reason: 'test' },
+          headers: { 'if-match': '"o' + order.id + '-v2"' },
+        });
+        // The change neither waits for the provider nor fails because of it.
+        expect(changed.status).toBe(200);
+        if (providerDown) {
+          await sleep(1_500);
+          expect(provider.refundsFor(intent!.id)).toHaveLength(0);
+          await provider.up();
+        }
+        const refund = await eventually(() => prisma().refund.findFirst({ where: { orderId: order.id, providerRefundId: { not: null } } }));
+        expect(refund).toMatchObject({ amount: order.totalAmount, providerPaymentId: intent!.id });
+        expect(provider.refundsFor(intent!.id)).toEqual([
+          expect.objectContaining({ id: refund!.providerRefundId, amount: order.totalAmount }),
+        ]);
       }
-      const refund = await eventually(() => prisma().refund.findFirst({ where: { orderId: order.id, providerRefundId: { not: null } } }));
-      expect(refund).toMatchObject({ amount: order.totalAmount, providerPaymentId: intent!.id });
-      expect(provider.refundsFor(intent!.id)).toEqual([expect.objectContaining({ id: refund!.providerRefundId, amount: order.totalAmount })]);
-    }
-    expect(await prisma().refund.count({ where: { providerRefundId: null } })).toBe(0);
-  });
+      expect(await prisma().refund.count({ where: { providerRefundId: null } })).toBe(0);
+    },
+  );
 
   it('reconciliation reports a charge the service never heard of, and --fix refunds it', async () => {
     const order = await placeOrder(service);
     // A charge made behind the service's back (say, by an old build), straight at the provider.
     const response = await fetch(`${provider.url}/v1/payment_intents`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${provider.secretKey}`, 'idempotency-key': randomUUID(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ amount: String(order.totalAmount), currency: 'krw', confirm: 'true', payment_method: 'pm_card_visa', 'metadata[order_id]': String(order.id) }),
+      headers: {
+        authorization: `Bearer ${provider.secretKey}`,
+        'idempotency-key': randomUUID(),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        amount: String(order.totalAmount),
+        currency: 'krw',
+        confirm: 'true',
+        payment_method: 'pm_card_visa',
+        'metadata[order_id]': String(order.id),
+      }),
     });
     expect(response.status).toBe(200);
     const deps = { prisma: prisma(), payments: service.container.payments, orders: service.container.orders };

@@ -23,7 +23,14 @@ const MAX_NETWORK_RETRIES = 2;
 export type ChargeRequest = { idempotencyKey: string; orderId: number; amount: number; method: PaymentMethod };
 /** A charge the provider executed: succeeded, or declined (the PaymentIntent then needs another payment method). */
 export type ChargeOutcome = { approved: boolean; paymentIntentId: string };
-export type ProviderPaymentIntent = { id: string; amount: number; succeeded: boolean; orderId: string | undefined };
+export type ProviderPaymentIntent = {
+  id: string;
+  amount: number;
+  succeeded: boolean;
+  orderId: string | undefined;
+  /** When the provider created it (Stripe's `created`), if the provider says. */
+  createdAt: Date | undefined;
+};
 export type RefundRequest = { idempotencyKey: string; paymentIntentId: string; amount: number };
 export type ProviderRefund = { id: string; amount: number };
 
@@ -90,15 +97,23 @@ export class PaymentProvider {
     });
   }
 
-  /** Every PaymentIntent the provider holds for an order (Stripe's search by metadata). */
-  paymentIntentsOfOrder(orderId: number): Promise<ProviderPaymentIntent[]> {
+  /**
+   * The PaymentIntents the provider holds for this order (Stripe's search by metadata). An account shared with another
+   * database (a re-created one, another environment) may hold intents for an order with the same id: those created
+   * before this order was are not its own, and are left out.
+   */
+  paymentIntentsOfOrder(order: { id: number; createdAt: Date }): Promise<ProviderPaymentIntent[]> {
     return this.call('search', async () => {
-      const result = await this.stripe.paymentIntents.search({ query: `metadata['order_id']:'${orderId}'`, limit: 100 });
-      return result.data.map((intent) => ({
+      const result = await this.stripe.paymentIntents.search({ query: `metadata['order_id']:'${order.id}'`, limit: 100 });
+      // Stripe's `created` has whole seconds; a minute of slack covers that and clock skew between us and the provider.
+      const notBefore = order.createdAt.getTime() - 60_000;
+      const mine = result.data.filter((intent) => intent.metadata?.order_id === String(order.id) && !(intent.created * 1000 < notBefore));
+      return mine.map((intent) => ({
         id: intent.id,
         amount: intent.amount,
         succeeded: intent.status === 'succeeded',
         orderId: intent.metadata?.order_id,
+        createdAt: typeof intent.created === 'number' ? new Date(intent.created * 1000) : undefined,
       }));
     });
   }

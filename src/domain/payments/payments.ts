@@ -159,8 +159,8 @@ export class Payments {
   async settleAttempt(attemptId: number, record: RecordRecoveredCharge): Promise<Date | null> {
     const attempt = await this.prisma.paymentAttempt.findUnique({ where: { id: attemptId } });
     if (attempt?.state !== 'in_flight') return null;
-    const intents = await this.provider.paymentIntentsOfOrder(attempt.orderId);
-    const succeeded = intents.filter((intent) => intent.succeeded && intent.orderId === String(attempt.orderId));
+    const order = await this.prisma.order.findUniqueOrThrow({ where: { id: attempt.orderId }, select: { id: true, createdAt: true } });
+    const succeeded = (await this.provider.paymentIntentsOfOrder(order)).filter((intent) => intent.succeeded);
     const ids = succeeded.map((intent) => intent.id);
     const [recorded, refunded] = await Promise.all([
       this.prisma.payment.findMany({ where: { providerPaymentId: { in: ids } }, select: { providerPaymentId: true } }),

@@ -34,12 +34,13 @@ export async function reconcilePayments(
     where: {
       OR: [{ createdAt: window }, { payments: { some: { createdAt: window } } }, { paymentAttempts: { some: { createdAt: window } } }],
     },
-    select: { id: true },
+    select: { id: true, createdAt: true },
     orderBy: { id: 'asc' },
   });
   const differences: Difference[] = [];
-  for (const { id: orderId } of touched) {
-    const intents = await payments.provider.paymentIntentsOfOrder(orderId);
+  for (const order of touched) {
+    const orderId = order.id;
+    const intents = await payments.provider.paymentIntentsOfOrder(order);
     const [ourPayments, ourRefunds, inFlight] = await Promise.all([
       prisma.payment.findMany({ where: { orderId } }),
       prisma.refund.findMany({ where: { orderId } }),
