@@ -86,20 +86,23 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const jobPayments = payments;
   if (options.runJobs !== false) {
-    await jobs.start({
-      [JOBS.sendRefund]: async (payload) => jobPayments.sendRefund(Number((payload as { refundId: number }).refundId)),
-      [JOBS.settleAttempt]: async (payload, helpers) => {
-        const attemptId = Number((payload as { attemptId: number }).attemptId);
-        const again = await orders.settlePaymentAttempt(attemptId);
-        // A request may still be waiting for the provider: look again when its lease is over.
-        if (again)
-          await helpers.addJob(
-            JOBS.settleAttempt,
-            { attemptId },
-            { runAt: again, jobKey: `payment-attempt:${attemptId}`, maxAttempts: 100 },
-          );
+    await jobs.start(
+      {
+        [JOBS.sendRefund]: async (payload) => jobPayments.sendRefund(Number((payload as { refundId: number }).refundId)),
+        [JOBS.settleAttempt]: async (payload, helpers) => {
+          const attemptId = Number((payload as { attemptId: number }).attemptId);
+          const again = await orders.settlePaymentAttempt(attemptId);
+          // A request may still be waiting for the provider: look again when its lease is over.
+          if (again)
+            await helpers.addJob(
+              JOBS.settleAttempt,
+              { attemptId },
+              { runAt: again, jobKey: `payment-attempt:${attemptId}`, maxAttempts: 100 },
+            );
+        },
       },
-    });
+      { maxRunMs: payments.attemptLeaseMs },
+    );
   }
   return {
     config,

@@ -8,21 +8,27 @@
  * number of processes share the work safely (SKIP LOCKED). Every process runs a worker. On the embedded database it
  * runs over a node-postgres stand-in for PGlite (infra/db.ts), so both modes run the same jobs the same way.
  */
-import { type LogLevel, type Runner, run, runMigrations, type TaskList, Logger as WorkerLogger } from 'graphile-worker';
+import { type LogLevel, makeWorkerUtils, type Runner, run, runMigrations, type TaskList, Logger as WorkerLogger } from 'graphile-worker';
 import type { Database } from './db.ts';
 import type { Logger } from './logger.ts';
 
 export type JobQueue = {
   /** Installs or upgrades graphile-worker's schema (before anything enqueues; safe when several processes start). */
   migrate(): Promise<void>;
-  /** Starts working on jobs with these tasks. */
-  start(tasks: TaskList): Promise<void>;
+  /**
+   * Starts working on jobs with these tasks. `maxRunMs` bounds how long any of them runs: a job locked for longer
+   * belongs to a worker that died (kill -9), and is freed so that another process runs it.
+   */
+  start(tasks: TaskList, options: { maxRunMs: number }): Promise<void>;
   /** Stops taking jobs and waits for the running ones. */
   stop(): Promise<void>;
 };
 
 /** How often the worker looks for jobs whose time has come (new jobs arrive at once through LISTEN/NOTIFY). */
 const POLL_INTERVAL_MS = 1_000;
+
+/** How often each process looks for jobs left locked by a worker that died. */
+const SWEEP_INTERVAL_MS = 5_000;
 
 export function createJobQueue(db: Database, logger: Logger): JobQueue {
   const workerLogger = new WorkerLogger((scope) => (level: LogLevel, message: string, meta?: unknown) => {
@@ -33,11 +39,13 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
   });
   const shared = { pgPool: db.jobPool, logger: workerLogger, noPreparedStatements: db.kind === 'embedded' };
   let runner: Runner | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  let stopUtils: (() => Promise<void>) | undefined;
   return {
     async migrate() {
       await runMigrations(shared);
     },
-    async start(tasks) {
+    async start(tasks, { maxRunMs }) {
       runner = await run({
         ...shared,
         taskList: tasks,
@@ -46,9 +54,33 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
         noHandleSignals: true,
         crontab: '',
       });
+      // Open-source graphile-worker frees the jobs of a crashed worker only after 4 hours; a refund must reach the
+      // provider within 30 s of a kill -9. Our tasks are idempotent and bounded by maxRunMs, so a job locked for
+      // longer than that is a dead worker's, and that worker's locks are released (graphile-worker's own API).
+      const utils = await makeWorkerUtils(shared);
+      stopUtils = async () => {
+        await utils.release();
+      };
+      sweeper = setInterval(() => {
+        void db.jobPool
+          .query<{ locked_by: string }>(
+            'SELECT DISTINCT locked_by FROM graphile_worker.jobs WHERE locked_by IS NOT NULL AND locked_at < now() - make_interval(secs => $1)',
+            [maxRunMs / 1000],
+          )
+          .then(async ({ rows }) => {
+            const dead = rows.map((row) => row.locked_by);
+            if (!dead.length) return;
+            logger.warn({ workers: dead }, 'releasing jobs locked by workers that stopped without finishing them');
+            await utils.forceUnlockWorkers(dead);
+          })
+          .catch((error: Error) => logger.debug({ err: error.message }, 'job lock sweep failed; trying again later'));
+      }, SWEEP_INTERVAL_MS);
+      sweeper.unref();
     },
     async stop() {
+      clearInterval(sweeper);
       await runner?.stop();
+      await stopUtils?.();
       runner = undefined;
     },
   };
