@@ -81,6 +81,9 @@ type Decision = {
   afterLostRace?: () => Promise<void>;
 };
 
+/** Decides the change once every check has passed; null when it finds the order changed since it was read. */
+type Decide = (order: OrderWithItems, toStatus: OrderStatusName) => Decision | null | Promise<Decision | null>;
+
 export type OrderChangeListener = (order: OrderWithItems) => void;
 
 export type OrderServiceDeps = {
@@ -165,6 +168,7 @@ export class OrderService {
         actor: command.actor,
         idempotency: { key, fingerprint },
       });
+      if (!charge) return null;
       return {
         toStatus: paymentTarget(charge.approved),
         payment: {
@@ -288,12 +292,7 @@ export class OrderService {
   }
 
   /** The shared path of every action on an existing order. */
-  private execute(
-    command: OrderCommand,
-    action: OrderActionName,
-    payload: Record<string, unknown>,
-    decide: (order: OrderWithItems, toStatus: OrderStatusName) => Decision | Promise<Decision>,
-  ): Promise<ActionResult> {
+  private execute(command: OrderCommand, action: OrderActionName, payload: Record<string, unknown>, decide: Decide): Promise<ActionResult> {
     return this.observed(action, () => this.executeAction(command, action, payload, decide));
   }
 
@@ -301,7 +300,7 @@ export class OrderService {
     command: OrderCommand,
     action: OrderActionName,
     payload: Record<string, unknown>,
-    decide: (order: OrderWithItems, toStatus: OrderStatusName) => Decision | Promise<Decision>,
+    decide: Decide,
   ): Promise<ActionResult> {
     const { actor, orderId, expectedVersion } = command;
     let order = await this.loadForAction(actor, orderId, action);
@@ -316,16 +315,18 @@ export class OrderService {
         const toStatus = targetStatus(order, action);
         if (!toStatus) throw new InvalidTransitionError(action, order.status, availableActions(actor, order));
         const decision = await decide(order, toStatus);
-        const written = await this.write(
-          order,
-          action,
-          decision,
-          actor,
-          request && ((orderId, outcome) => this.deps.idempotency.recordFields(request, orderId, outcome)),
-        );
+        const written =
+          decision &&
+          (await this.write(
+            order,
+            action,
+            decision,
+            actor,
+            request && ((orderId, outcome) => this.deps.idempotency.recordFields(request, orderId, outcome)),
+          ));
         if (written) return written;
-        await decision.afterLostRace?.();
-        // Lost the compare-and-swap: someone changed the order since we read it.
+        await decision?.afterLostRace?.();
+        // Lost the compare-and-swap, or the decision found the order changed: someone changed it since we read it.
         order = await this.loadForAction(actor, orderId, action);
         if (expectedVersion === null && attemptNo >= MAX_UNCONDITIONAL_ATTEMPTS) {
           throw new VersionConflictError(order.version, order.status, order.version - 1);

@@ -61,9 +61,11 @@ export class Payments {
    * Charges the order through the provider under the order's in-flight attempt (joining it when another request
    * with the same amount and method started it). Throws PaymentInProgressError when another charge of the order is
    * in flight, PaymentProviderUnavailableError when the provider's answer is unknown (the attempt stays in flight).
+   * Null, without calling the provider, when the order is no longer waiting for payment at the version given.
    */
-  async charge(command: ChargeCommand): Promise<ExecutedCharge> {
+  async charge(command: ChargeCommand): Promise<ExecutedCharge | null> {
     const attempt = await this.claimAttempt(command);
+    if (!attempt) return null;
     const outcome = await this.provider.charge({
       idempotencyKey: attempt.providerKey,
       orderId: command.order.id,
@@ -73,21 +75,28 @@ export class Payments {
     return { ...outcome, attemptId: attempt.id, providerKey: attempt.providerKey };
   }
 
-  /** The order's attempt in flight for this charge: a new one, or the one with the same parameters. */
-  private async claimAttempt(command: ChargeCommand): Promise<{ id: number; providerKey: string }> {
+  /**
+   * The order's attempt in flight for this charge: a new one, or the one with the same parameters; null when the
+   * order has moved on since the caller read it. Without that check, a request that read the order before another
+   * payment was recorded would start a second attempt, and the provider would make a second charge.
+   */
+  private async claimAttempt(command: ChargeCommand): Promise<{ id: number; providerKey: string } | null> {
     const { order, amount, method, actor, idempotency } = command;
     // The key names the order by its id and creation time, so that a re-created database can never meet the keys
     // (and the provider's stored answers) of the orders that had the same ids before.
     const keyBase = `qe_pay_${order.id}_${order.createdAt.getTime()}_v${order.version}_a`;
     // An empty answer means we raced another request inserting or settling the attempt: ask again.
     for (let round = 0; round < 5; round++) {
-      const rows = await this.prisma.$queryRaw<{ kind: 'created' | 'joined' | 'busy'; id: number; provider_key: string }[]>`
-        WITH existing AS (
+      const rows = await this.prisma.$queryRaw<{ kind: 'created' | 'joined' | 'busy' | 'stale'; id: number; provider_key: string }[]>`
+        WITH payable AS (
+          SELECT 1 FROM orders WHERE id = ${order.id}::integer AND version = ${order.version}::integer AND status = 'pending_payment'
+        ), existing AS (
           SELECT id, provider_key, amount, method FROM payment_attempts WHERE order_id = ${order.id}::integer AND state = 'in_flight'
         ), joined AS (
           UPDATE payment_attempts a SET last_call_at = now()
           FROM existing e
           WHERE a.id = e.id AND a.state = 'in_flight' AND a.amount = ${amount}::integer AND a.method = ${method}::text
+            AND EXISTS (SELECT 1 FROM payable)
           RETURNING a.id, a.provider_key
         ), next AS (
           SELECT coalesce(max(attempt_no), 0) + 1 AS attempt_no FROM payment_attempts
@@ -96,7 +105,7 @@ export class Payments {
           INSERT INTO payment_attempts (order_id, order_version, attempt_no, provider_key, amount, method, actor_role, actor_id, idempotency_key, fingerprint)
           SELECT ${order.id}::integer, ${order.version}::integer, attempt_no, ${keyBase}::text || attempt_no, ${amount}::integer, ${method}::text,
                  ${actor.role}::actor_role, ${actor.id}::integer, ${idempotency?.key ?? null}::text, ${idempotency?.fingerprint ?? null}::text
-          FROM next WHERE NOT EXISTS (SELECT 1 FROM existing)
+          FROM next WHERE NOT EXISTS (SELECT 1 FROM existing) AND EXISTS (SELECT 1 FROM payable)
           ON CONFLICT DO NOTHING
           RETURNING id, provider_key
         ), recovery AS (
@@ -107,7 +116,9 @@ export class Payments {
         )
         SELECT 'created' AS kind, id, provider_key FROM created, (SELECT count(*) FROM recovery) AS enqueued
         UNION ALL SELECT 'joined', id, provider_key FROM joined
-        UNION ALL SELECT 'busy', id, provider_key FROM existing WHERE NOT (amount = ${amount}::integer AND method = ${method}::text)`;
+        UNION ALL SELECT 'busy', id, provider_key FROM existing WHERE NOT (amount = ${amount}::integer AND method = ${method}::text)
+        UNION ALL SELECT 'stale', 0, '' WHERE NOT EXISTS (SELECT 1 FROM payable)`;
+      if (rows.some((candidate) => candidate.kind === 'stale')) return null;
       const row = rows[0];
       if (row?.kind === 'busy') throw new PaymentInProgressError();
       if (row) return { id: row.id, providerKey: row.provider_key };
