@@ -293,6 +293,15 @@ describe(`payments through a provider (${backend})`, () => {
     },
   );
 
+  it('the OpenAPI document and the GraphQL schema name the outage answer of the payment routes', async () => {
+    const document = await (await service.app.request('/api/openapi.json')).json();
+    expect(Object.keys(document.paths['/v2/orders/{id}/payment'].post.responses)).toContain('503');
+    expect(Object.keys(document.paths['/v1/orders/{id}/pay'].post.responses)).toContain('503');
+    expect(document.paths['/v2/orders/{id}/cancellation'].post.responses['503']).toBeUndefined();
+    const union = await graphql(service, DEMO.customer1, '{ __type(name: "PayOrderResult") { possibleTypes { name } } }');
+    expect(union.data?.__type.possibleTypes.map((type: { name: string }) => type.name)).toContain('PaymentProviderUnavailableError');
+  });
+
   it('reconciliation reports a charge the service never heard of, and --fix refunds it', async () => {
     const order = await placeOrder(service);
     // A charge made behind the service's back (say, by an old build), straight at the provider.
