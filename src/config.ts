@@ -52,7 +52,12 @@ const envSchema = z.object({
   PAYMENT_PROVIDER_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   PAYMENT_PROVIDER_KEY: z.string().min(1).optional(),
   /** How long one request to the provider may take before it counts as unavailable. */
-  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int().min(100).max(60_000).default(5_000),
+  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int()
+    .min(100)
+    .max(7_000, 'must be at most 7000: recovery waits 3 × this + 5 s, and SPEC §8 gives it 30 s')
+    .default(5_000),
 });
 
 export type Config = {

@@ -2,12 +2,13 @@
  * The composition root: opens the database and Redis for a Config and wires the domain services over them.
  * Transports receive a Container and never reach for process.env or globals.
  */
+import path from 'node:path';
 import type { Config } from './config.ts';
 import { Authenticator } from './domain/auth.ts';
 import { IdempotencyStore } from './domain/idempotency.ts';
 import { type OrderChangeListener, OrderService } from './domain/orders/order.service.ts';
 import { PaymentProvider } from './domain/payments/payment-provider.ts';
-import { JOBS, Payments } from './domain/payments/payments.ts';
+import { Payments, paymentTasks } from './domain/payments/payments.ts';
 import { type ActorRateLimiter, createRateLimiter } from './http/rate-limit.ts';
 import { type Database, openDatabase } from './infra/db.ts';
 import { createJobQueue, type JobQueue } from './infra/job-queue.ts';
@@ -68,6 +69,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const provider = new PaymentProvider({
     remote: config.paymentProvider,
     timeoutMs: config.paymentProviderTimeoutMs,
+    // The simulator's charges must outlive a restart exactly as long as the embedded database that records them.
+    simulatorFile:
+      !config.databaseUrl && !config.embeddedDataDir.startsWith('memory://')
+        ? `${path.resolve(config.embeddedDataDir)}.payment-simulator.json`
+        : undefined,
     onCall: (operation, outcome) => metrics.paymentProviderCalls.inc({ operation, outcome }),
   });
   payments = new Payments(db.prisma, provider, { providerTimeoutMs: config.paymentProviderTimeoutMs });
@@ -84,25 +90,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
       for (const listener of orderChangeListeners) listener(order);
     },
   });
-  const jobPayments = payments;
   if (options.runJobs !== false) {
-    await jobs.start(
-      {
-        [JOBS.sendRefund]: async (payload) => jobPayments.sendRefund(Number((payload as { refundId: number }).refundId)),
-        [JOBS.settleAttempt]: async (payload, helpers) => {
-          const attemptId = Number((payload as { attemptId: number }).attemptId);
-          const again = await orders.settlePaymentAttempt(attemptId);
-          // A request may still be waiting for the provider: look again when its lease is over.
-          if (again)
-            await helpers.addJob(
-              JOBS.settleAttempt,
-              { attemptId },
-              { runAt: again, jobKey: `payment-attempt:${attemptId}`, maxAttempts: 100 },
-            );
-        },
-      },
-      { maxRunMs: payments.attemptLeaseMs },
-    );
+    const tasks = paymentTasks(payments, (attemptId) => orders.settlePaymentAttempt(attemptId));
+    await jobs.start(tasks, { maxRunMs: payments.attemptLeaseMs });
   }
   return {
     config,

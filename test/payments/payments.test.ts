@@ -13,11 +13,13 @@ import { backend, DEMO, graphql, startTestService, type TestService } from '../s
 import { placeOrder } from '../support/orders.ts';
 
 let provider: FakePaymentProvider;
+/** How long the provider works on a charge while holding its key (a second request with the key meets 409). */
+let chargeProcessingMs = 0;
 let service: TestService;
 const removeFaults: (() => void)[] = [];
 
 beforeAll(async () => {
-  provider = await startFakePaymentProvider();
+  provider = await startFakePaymentProvider({ processingDelayMs: ({ path }) => (path === '/v1/payment_intents' ? chargeProcessingMs : 0) });
   // A short timeout keeps the attempt lease (3 × timeout + 5 s) and so the recovery tests short.
   service = await startTestService({
     PAYMENT_PROVIDER_URL: provider.url,
@@ -39,6 +41,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const remove of removeFaults.splice(0)) remove();
+  chargeProcessingMs = 0;
   await provider.up();
   // Whatever a test did, the provider never saw a key reused with other parameters, nor a POST without a key.
   expect(provider.simulator.keyReuses()).toEqual([]);
@@ -46,6 +49,7 @@ afterEach(async () => {
 });
 
 const prisma = () => service.container.db.prisma;
+const reconcileDeps = () => ({ prisma: prisma(), payments: service.container.payments, orders: service.container.orders });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const inject = (...args: Parameters<FakePaymentProvider['inject']>) => removeFaults.push(provider.inject(...args));
 const CHARGES = { method: 'POST', pathPrefix: '/v1/payment_intents' } as const;
@@ -76,6 +80,26 @@ const sample = (text: string, series: string) =>
       .find((line) => line.startsWith(`${series} `))
       ?.split(' ')[1] ?? 0,
   );
+/** A charge made straight at the provider, as another database sharing the account would; returns its id. */
+async function chargeBehindTheServicesBack(orderId: number, amount: number): Promise<string> {
+  const response = await fetch(`${provider.url}/v1/payment_intents`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${provider.secretKey}`,
+      'idempotency-key': randomUUID(),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      amount: String(amount),
+      currency: 'krw',
+      confirm: 'true',
+      payment_method: 'pm_card_visa',
+      'metadata[order_id]': String(orderId),
+    }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { id: string }).id;
+}
 const orderGid = (id: number) => Buffer.from(`Order:${id}`).toString('base64');
 
 function payRest(orderId: number, key: string, amount: number, method = 'card', ifMatch = '"o' + orderId + '-v1"') {
@@ -86,8 +110,8 @@ function payRest(orderId: number, key: string, amount: number, method = 'card', 
 }
 
 /** Every succeeded charge of the order at the provider is recorded on it, or refunded in full with a refunds row. */
-async function accountedFor(orderId: number): Promise<boolean> {
-  for (const intent of provider.succeededCharges(orderId)) {
+async function accountedFor(orderId: number, notOurs: string[] = []): Promise<boolean> {
+  for (const intent of provider.succeededCharges(orderId).filter((candidate) => !notOurs.includes(candidate.id))) {
     const payment = await prisma().payment.findUnique({ where: { providerPaymentId: intent.id }, include: { order: true } });
     const recorded = payment?.status === 'succeeded' && payment.order.status !== 'pending_payment';
     const refund = await prisma().refund.findUnique({ where: { providerPaymentId: intent.id } });
@@ -231,16 +255,40 @@ describe(`payments through a provider (${backend})`, () => {
 
   it('a lost response nobody retries: recovery records the charge on its own, and the client’s retry replays it', async () => {
     const order = await placeOrder(service);
+    // Another database sharing the provider account has charged an order with the same id: not ours to touch.
+    const foreign = await chargeBehindTheServicesBack(order.id, order.totalAmount);
     const key = randomUUID();
     inject({ kind: 'drop-after-processing' }, { ...CHARGES, times: 3 });
     expect((await payRest(order.id, key, order.totalAmount)).status).toBe(503);
     const started = Date.now();
-    expect(await eventually(() => accountedFor(order.id))).toBe(true);
+    expect(await eventually(() => accountedFor(order.id, [foreign]))).toBe(true);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(await prisma().order.findUnique({ where: { id: order.id } })).toMatchObject({ status: 'pending_acceptance', version: 2 });
     const replay = await payRest(order.id, key, order.totalAmount);
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const ours = provider.succeededCharges(order.id).filter((intent) => intent.id !== foreign);
+    expect(ours).toHaveLength(1);
+    expect(await prisma().payment.findFirst({ where: { orderId: order.id } })).toMatchObject({ providerPaymentId: ours[0]!.id });
+    expect(provider.refundsFor(foreign)).toEqual([]);
+  });
+
+  it('a provider slower than the timeout: 503 (not 409), then the charge it did make is recorded, never a second', async () => {
+    const order = await placeOrder(service);
+    const key = randomUUID();
+    // Longer than the SDK's three tries (1 s timeout each); its resends meet the key still in progress.
+    chargeProcessingMs = 6_000;
+    const slow = await payRest(order.id, key, order.totalAmount);
+    expect(slow.status).toBe(503);
+    expect(slow.body.code).toBe('PAYMENT_PROVIDER_UNAVAILABLE');
+    // A retry while the provider still works on it is told so, and charges nothing new.
+    const early = await payRest(order.id, key, order.totalAmount);
+    expect([409, 503]).toContain(early.status);
+    // Nobody retries after that: recovery asks again once the provider has finished, and records that charge.
+    expect(await eventually(async () => (await prisma().payment.count({ where: { orderId: order.id } })) === 1)).toBe(true);
+    expect(await accountedFor(order.id)).toBe(true);
+    const late = await payRest(order.id, key, order.totalAmount);
+    expect(late.status).toBe(200);
     expect(provider.succeededCharges(order.id)).toHaveLength(1);
   });
 
@@ -302,32 +350,43 @@ describe(`payments through a provider (${backend})`, () => {
     expect(union.data?.__type.possibleTypes.map((type: { name: string }) => type.name)).toContain('PaymentProviderUnavailableError');
   });
 
-  it('reconciliation reports a charge the service never heard of, and --fix refunds it', async () => {
+  it('reconciliation reports a charge none of our attempts made, and leaves it to a person', async () => {
     const order = await placeOrder(service);
-    // A charge made behind the service's back (say, by an old build), straight at the provider.
-    const response = await fetch(`${provider.url}/v1/payment_intents`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${provider.secretKey}`,
-        'idempotency-key': randomUUID(),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
-        amount: String(order.totalAmount),
-        currency: 'krw',
-        confirm: 'true',
-        payment_method: 'pm_card_visa',
-        'metadata[order_id]': String(order.id),
-      }),
-    });
-    expect(response.status).toBe(200);
-    const deps = { prisma: prisma(), payments: service.container.payments, orders: service.container.orders };
+    await chargeBehindTheServicesBack(order.id, order.totalAmount);
     const window = { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 60_000) };
-    const report = await reconcilePayments(deps, { ...window, fix: false });
-    expect(report.differences).toMatchObject([{ kind: 'unaccounted_charge', orderId: order.id }]);
-    const fixed = await reconcilePayments(deps, { ...window, fix: true });
-    expect(fixed.differences[0]?.fixed).toBe('refund queued');
-    expect(await eventually(() => accountedFor(order.id))).toBe(true);
-    expect((await reconcilePayments(deps, { ...window, fix: false })).differences).toEqual([]);
+    const report = await reconcilePayments(reconcileDeps(), { ...window, fix: false });
+    expect(report.differences).toMatchObject([
+      { kind: 'unaccounted_charge', orderId: order.id, detail: expect.stringContaining('by hand') },
+    ]);
+    const fixed = await reconcilePayments(reconcileDeps(), { ...window, fix: true });
+    expect(fixed.differences[0]?.fixed).toBeUndefined();
+    expect(await prisma().refund.count()).toBe(0);
+  });
+
+  it('reconciliation finds a refund the provider never got, and --fix sends it', async () => {
+    const order = await placeOrder(service);
+    expect((await payRest(order.id, randomUUID(), order.totalAmount)).status).toBe(200);
+    await provider.down();
+    const cancelled = await rest(service, DEMO.customer1, 'POST', `/api/v2/orders/${order.id}/cancellation`, {
+      json: {},
+      headers: { 'if-match': '*' },
+    });
+    expect(cancelled.status).toBe(200);
+    // Once the refund job has met the outage and waits for its next try, it is lost (say, someone cleared the
+    // queue): only reconciliation can notice.
+    const waiting = () =>
+      prisma().$queryRawUnsafe<{ n: number }[]>(
+        "SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = 'send_refund' AND locked_at IS NULL AND run_at > now()",
+      );
+    expect(await eventually(async () => (await waiting())[0]!.n === 1)).toBe(true);
+    await prisma().$executeRawUnsafe('DELETE FROM graphile_worker._private_jobs');
+    await provider.up();
+    const window = { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 60_000) };
+    const report = await reconcilePayments(reconcileDeps(), { ...window, fix: false });
+    expect(report.differences).toMatchObject([{ kind: 'refund_not_at_provider', orderId: order.id }]);
+    const fixed = await reconcilePayments(reconcileDeps(), { ...window, fix: true });
+    expect(fixed.differences[0]?.fixed).toBe('refund sent');
+    expect(await accountedFor(order.id)).toBe(true);
+    expect((await reconcilePayments(reconcileDeps(), { ...window, fix: false })).differences).toEqual([]);
   });
 });

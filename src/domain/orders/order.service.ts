@@ -27,7 +27,7 @@ import {
   type StoredOutcome,
 } from '../idempotency.ts';
 import { PAYMENT_METHODS, type PaymentMethod } from '../payments/payment-provider.ts';
-import type { PaymentAttempt, Payments } from '../payments/payments.ts';
+import type { ExecutedCharge, PaymentAttempt, Payments } from '../payments/payments.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { commitOrderChange, type PaymentRecord } from './order-change.ts';
@@ -351,21 +351,21 @@ export class OrderService {
    * have (with its idempotency record, so the client's retry replays it), if the order is still waiting for it.
    */
   async settlePaymentAttempt(attemptId: number): Promise<Date | null> {
-    return this.deps.payments.settleAttempt(attemptId, (attempt, paymentIntentId) => this.recordRecoveredCharge(attempt, paymentIntentId));
+    return this.deps.payments.settleAttempt(attemptId, (attempt, charge) => this.recordRecoveredCharge(attempt, charge));
   }
 
-  private async recordRecoveredCharge(attempt: PaymentAttempt, paymentIntentId: string): Promise<boolean> {
+  private async recordRecoveredCharge(attempt: PaymentAttempt, charge: ExecutedCharge): Promise<boolean> {
     const order = await loadOrder(this.deps.prisma, attempt.orderId);
     if (order?.status !== 'pending_payment' || order.version !== attempt.orderVersion || order.totalAmount !== attempt.amount) return false;
     const actor: Actor = { role: attempt.actorRole, id: attempt.actorId };
     const decision: Decision = {
-      toStatus: paymentTarget(true),
+      toStatus: paymentTarget(charge.approved),
       payment: {
         amount: attempt.amount,
         method: attempt.method,
-        approved: true,
+        approved: charge.approved,
         providerKey: attempt.providerKey,
-        providerPaymentId: paymentIntentId,
+        providerPaymentId: charge.paymentIntentId,
         attemptId: attempt.id,
       },
     };

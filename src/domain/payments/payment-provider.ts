@@ -10,9 +10,10 @@
  *   recovery finds out later what the provider did;
  * - a 409 that outlives the retries means the same key is still being processed by another request.
  */
+import fs from 'node:fs';
 import Stripe from 'stripe';
 import { PaymentInProgressError, PaymentProviderUnavailableError } from '../errors.ts';
-import { createProviderSimulator } from './provider-simulator.ts';
+import { createProviderSimulator, type SimulatorState, type SimulatorStore } from './provider-simulator.ts';
 
 export const PAYMENT_METHODS = ['card', 'bank_transfer', 'wallet', 'test_decline'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
@@ -40,6 +41,8 @@ export type PaymentProviderOptions = {
   /** Base URL and secret key of a Stripe-compatible API; undefined selects the built-in simulator. */
   remote: { url: string; secretKey: string } | undefined;
   timeoutMs: number;
+  /** Where the built-in simulator keeps its books across restarts (beside a persistent embedded database). */
+  simulatorFile?: string | undefined;
   /** Counts every call by operation and outcome (metrics). */
   onCall?: ProviderCallObserver;
 };
@@ -59,7 +62,7 @@ export class PaymentProvider {
         protocol: url.protocol === 'https:' ? 'https' : 'http',
       });
     } else {
-      const simulator = createProviderSimulator();
+      const simulator = createProviderSimulator(options.simulatorFile ? { store: fileStore(options.simulatorFile) } : {});
       this.stripe = new Stripe('sk_test_builtin_simulator', {
         ...common,
         host: 'simulator.invalid',
@@ -159,6 +162,17 @@ export class PaymentProvider {
       throw translated;
     }
   }
+}
+
+/** A JSON file holding the simulator's books; written whole after each change (they stay small in development). */
+function fileStore(file: string): SimulatorStore {
+  return {
+    load: () => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as SimulatorState) : undefined),
+    save: (state) => {
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+      fs.renameSync(`${file}.tmp`, file);
+    },
+  };
 }
 
 /** Which of the provider's failures is which for us. Anything else (a 400 we caused) stays an unexpected error. */

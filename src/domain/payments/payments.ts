@@ -11,10 +11,11 @@
  *    attempt. A charge whose order moved on meanwhile is refunded instead.
  *
  * Recovery (the settle job, run by the job queue in every process) asks the provider what happened to an attempt
- * nobody settled: a charge is recorded on its order or, when the order has moved on, refunded; no charge after the
- * lease means the attempt is abandoned. Refunds are rows written with the change that causes them, and a job per
- * refund sends it to the provider at least once, with a key that belongs to the charge refunded.
+ * nobody settled, by sending the attempt's own request again: the charge is recorded on its order or, when the order
+ * has moved on, refunded. Refunds are rows written with the change that causes them, and a job per refund sends it
+ * to the provider at least once, with a key that belongs to the charge refunded.
  */
+import type { JobHelpers, Task, TaskList } from 'graphile-worker';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import { PaymentInProgressError, PaymentProviderUnavailableError } from '../errors.ts';
@@ -41,7 +42,7 @@ export type ChargeCommand = {
 };
 
 /** Records a charge found by recovery on its order; false when the order has moved on (the charge is then refunded). */
-export type RecordRecoveredCharge = (attempt: PaymentAttempt, paymentIntentId: string) => Promise<boolean>;
+export type RecordRecoveredCharge = (attempt: PaymentAttempt, charge: ExecutedCharge) => Promise<boolean>;
 
 export class Payments {
   /** How long a request may still be talking to the provider about an attempt; recovery waits this long. */
@@ -66,13 +67,20 @@ export class Payments {
   async charge(command: ChargeCommand): Promise<ExecutedCharge | null> {
     const attempt = await this.claimAttempt(command);
     if (!attempt) return null;
-    const outcome = await this.provider.charge({
-      idempotencyKey: attempt.providerKey,
-      orderId: command.order.id,
-      amount: command.amount,
-      method: command.method,
-    });
-    return { ...outcome, attemptId: attempt.id, providerKey: attempt.providerKey };
+    try {
+      const outcome = await this.provider.charge({
+        idempotencyKey: attempt.providerKey,
+        orderId: command.order.id,
+        amount: command.amount,
+        method: command.method,
+      });
+      return { ...outcome, attemptId: attempt.id, providerKey: attempt.providerKey };
+    } catch (error) {
+      // The provider still working on the key this request itself sent (its earlier try timed out) is an unknown
+      // outcome, like the timeout: 503. Only a request that joined another's attempt is told that one is running.
+      if (error instanceof PaymentInProgressError && attempt.created) throw new PaymentProviderUnavailableError();
+      throw error;
+    }
   }
 
   /**
@@ -80,7 +88,7 @@ export class Payments {
    * order has moved on since the caller read it. Without that check, a request that read the order before another
    * payment was recorded would start a second attempt, and the provider would make a second charge.
    */
-  private async claimAttempt(command: ChargeCommand): Promise<{ id: number; providerKey: string } | null> {
+  private async claimAttempt(command: ChargeCommand): Promise<{ id: number; providerKey: string; created: boolean } | null> {
     const { order, amount, method, actor, idempotency } = command;
     // The key names the order by its id and creation time, so that a re-created database can never meet the keys
     // (and the provider's stored answers) of the orders that had the same ids before.
@@ -121,7 +129,7 @@ export class Payments {
       if (rows.some((candidate) => candidate.kind === 'stale')) return null;
       const row = rows[0];
       if (row?.kind === 'busy') throw new PaymentInProgressError();
-      if (row) return { id: row.id, providerKey: row.provider_key };
+      if (row) return { id: row.id, providerKey: row.provider_key, created: row.kind === 'created' };
     }
     throw new PaymentInProgressError();
   }
@@ -163,34 +171,35 @@ export class Payments {
   }
 
   /**
-   * Recovery of one attempt: asks the provider for the order's charges, records or refunds every one we have no
-   * record of, and abandons the attempt once no request can still be waiting for it. Returns when to look again,
-   * or null when the attempt is settled. Safe to run in several processes at once: every write is conditional.
+   * Recovery of one attempt nobody settled (its answer was lost, or its process died): sends the attempt's own request
+   * again, with its key and parameters, which is the one question whose answer is certain. The provider answers with
+   * what it did under that key (or does it now, which the customer asked for), and the charge is recorded on its
+   * order, or refunded when the order has moved on. A search would not do: Stripe's is eventually consistent, and a
+   * charge it has not seen yet would be given up for lost. Returns when to look again, or null once settled.
+   * Safe to run in several processes at once: every write is conditional.
    */
   async settleAttempt(attemptId: number, record: RecordRecoveredCharge): Promise<Date | null> {
     const attempt = await this.prisma.paymentAttempt.findUnique({ where: { id: attemptId } });
     if (attempt?.state !== 'in_flight') return null;
-    const order = await this.prisma.order.findUniqueOrThrow({ where: { id: attempt.orderId }, select: { id: true, createdAt: true } });
-    const succeeded = (await this.provider.paymentIntentsOfOrder(order)).filter((intent) => intent.succeeded);
-    const ids = succeeded.map((intent) => intent.id);
-    const [recorded, refunded] = await Promise.all([
-      this.prisma.payment.findMany({ where: { providerPaymentId: { in: ids } }, select: { providerPaymentId: true } }),
-      this.prisma.refund.findMany({ where: { providerPaymentId: { in: ids } }, select: { providerPaymentId: true } }),
-    ]);
-    const known = new Set([...recorded, ...refunded].map((row) => row.providerPaymentId));
-    for (const intent of succeeded.filter((candidate) => !known.has(candidate.id))) {
-      const current = await this.prisma.paymentAttempt.findUnique({ where: { id: attemptId }, select: { state: true } });
-      const onOrder = intent.amount === attempt.amount && current?.state === 'in_flight' && (await record(attempt, intent.id));
-      if (!onOrder)
-        await this.refundStrayCharge(current?.state === 'in_flight' ? attemptId : null, attempt.orderId, intent.id, intent.amount);
+    // A request that joined the attempt lately may still be waiting for the provider: its answer comes first.
+    const leaseEnds = attempt.lastCallAt.getTime() + this.attemptLeaseMs;
+    if (leaseEnds > Date.now()) return new Date(leaseEnds + 500);
+    let outcome: ChargeOutcome;
+    try {
+      outcome = await this.provider.charge({
+        idempotencyKey: attempt.providerKey,
+        orderId: attempt.orderId,
+        amount: attempt.amount,
+        method: attempt.method as PaymentMethod,
+      });
+    } catch (error) {
+      // The provider is still working on this key: ask again shortly.
+      if (error instanceof PaymentInProgressError) return new Date(Date.now() + 2_000);
+      throw error;
     }
-    const abandoned = await this.prisma.$executeRaw`
-      UPDATE payment_attempts SET state = 'abandoned', settled_at = now()
-      WHERE id = ${attemptId}::integer AND state = 'in_flight'
-        AND last_call_at < now() - make_interval(secs => ${this.attemptLeaseMs / 1000}::double precision)`;
-    if (abandoned) return null;
-    const still = await this.prisma.paymentAttempt.findUnique({ where: { id: attemptId }, select: { state: true, lastCallAt: true } });
-    return still?.state === 'in_flight' ? new Date(still.lastCallAt.getTime() + this.attemptLeaseMs + 500) : null;
+    const charge: ExecutedCharge = { ...outcome, attemptId: attempt.id, providerKey: attempt.providerKey };
+    if (!(await record(attempt, charge))) await this.settleUnrecordedCharge(charge, { id: attempt.orderId }, attempt.amount);
+    return null;
   }
 
   /**
@@ -234,3 +243,43 @@ export class Payments {
 /** The SQL fragment for order-change.ts: enqueue the refund job for each refund row the statement inserts. */
 export const enqueueRefundJobs = (refundCte: string): Prisma.Sql =>
   Prisma.sql`SELECT graphile_worker.add_job(${JOBS.sendRefund}::text, json_build_object('refundId', id), job_key := 'refund:' || id, max_attempts := ${REFUND_MAX_ATTEMPTS}::integer) FROM ${Prisma.raw(refundCte)}`;
+
+/**
+ * The job queue's payment tasks: send a refund, and recover an attempt (`settleAttempt`, which records on the order).
+ */
+export function paymentTasks(payments: Payments, settleAttempt: (attemptId: number) => Promise<Date | null>): TaskList {
+  return {
+    [JOBS.sendRefund]: whileProviderDown(async (payload) => {
+      await payments.sendRefund(Number((payload as { refundId: number }).refundId));
+    }),
+    [JOBS.settleAttempt]: whileProviderDown(async (payload, helpers) => {
+      const attemptId = Number((payload as { attemptId: number }).attemptId);
+      const again = await settleAttempt(attemptId);
+      if (again) await requeue(helpers, payload, again);
+    }),
+  };
+}
+
+/**
+ * graphile-worker backs a failed job off exponentially (e^attempts seconds, up to hours), which would leave refunds
+ * and recoveries far behind a provider that is back. While the provider is unavailable the job is put back itself,
+ * a few seconds later (at most 10), for as long as the outage lasts; other failures use the queue's backoff.
+ */
+function whileProviderDown(task: Task): Task {
+  return async (payload, helpers) => {
+    try {
+      await task(payload, helpers);
+    } catch (error) {
+      if (!(error instanceof PaymentProviderUnavailableError)) throw error;
+      const tries = ((payload as { tries?: number }).tries ?? 0) + 1;
+      helpers.logger.info(`payment provider unavailable; ${helpers.job.task_identifier} tries again (${tries})`);
+      await requeue(helpers, { ...(payload as object), tries }, new Date(Date.now() + Math.min(2 ** tries, 10) * 1000));
+    }
+  };
+}
+
+/** Puts the running job back under its key for `runAt` (the running one then completes). */
+async function requeue(helpers: JobHelpers, payload: unknown, runAt: Date): Promise<void> {
+  const { job } = helpers;
+  await helpers.addJob(job.task_identifier, payload as object, { runAt, jobKey: job.key ?? undefined, maxAttempts: job.max_attempts });
+}

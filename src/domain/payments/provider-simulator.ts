@@ -73,7 +73,20 @@ export type ProviderSimulatorOptions = {
    * delay per request. Default 0.
    */
   processingDelayMs?: number | ((request: { method: string; path: string; params: Record<string, string> }) => number);
+  /**
+   * Where the provider's books live between restarts. Without it they live in memory, and a restart would forget
+   * charges that a persistent database still refers to (a refund after a restart would find no PaymentIntent).
+   */
+  store?: SimulatorStore;
 };
+
+/** What the simulator keeps: its PaymentIntents, refunds and the stored answers of its idempotency keys. */
+export type SimulatorState = {
+  intents: SimulatedPaymentIntent[];
+  refunds: SimulatedRefund[];
+  idempotency: [string, { fingerprint: string; response: { status: number; body: string } }][];
+};
+export type SimulatorStore = { load(): SimulatorState | undefined; save(state: SimulatorState): void };
 
 /** Parameters as decoded from a form body or query string; bracket keys (`metadata[order_id]`) stay flat. */
 type Params = Record<string, string>;
@@ -217,12 +230,20 @@ const pageToken = (offset: number) => `sim_page_${offset}`;
 const pageOffset = (token: string) => (/^sim_page_(\d+)$/.test(token) ? Number(token.slice('sim_page_'.length)) : null);
 
 export function createProviderSimulator(options: ProviderSimulatorOptions = {}): ProviderSimulator {
-  const intents: SimulatedPaymentIntent[] = [];
-  const refunds: SimulatedRefund[] = [];
+  const saved = options.store?.load();
+  const intents: SimulatedPaymentIntent[] = saved?.intents ?? [];
+  const refunds: SimulatedRefund[] = saved?.refunds ?? [];
   const requestLog: SimulatedRequest[] = [];
   const keyReuses: { key: string; path: string }[] = [];
   /** Keyed by `<bearer>\n<key>`: keys are per API key, as Stripe keeps them per account. */
-  const idempotency = new Map<string, IdempotencyEntry>();
+  const idempotency = new Map<string, IdempotencyEntry>(saved?.idempotency ?? []);
+  /** Writes the books after every change (only answered keys: one in progress did not happen yet). */
+  const persist = () =>
+    options.store?.save({
+      intents,
+      refunds,
+      idempotency: [...idempotency].flatMap(([key, entry]) => (entry.response ? [[key, { ...entry, response: entry.response }]] : [])),
+    });
   let postsWithoutKey = 0;
 
   const delayOf = (method: string, path: string, params: Params): number => {
@@ -381,7 +402,11 @@ export function createProviderSimulator(options: ProviderSimulatorOptions = {}):
       return endpoint(params);
     };
 
-    if (key === null) return send(await execute());
+    if (key === null) {
+      const result = await execute();
+      persist();
+      return send(result);
+    }
     if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       return send(invalidRequest(400, `Idempotency-Key is too long (at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters).`));
     }
@@ -422,6 +447,7 @@ export function createProviderSimulator(options: ProviderSimulatorOptions = {}):
     try {
       const result = await execute();
       entry.response = { status: result.status, body: JSON.stringify(result.body) };
+      persist();
       return respond(entry.response.status, entry.response.body, echo);
     } catch (error) {
       // The endpoint never produced a response: free the key so that a retry runs afresh instead of meeting a 409

@@ -41,26 +41,33 @@ export async function reconcilePayments(
   for (const order of touched) {
     const orderId = order.id;
     const intents = await payments.provider.paymentIntentsOfOrder(order);
-    const [ourPayments, ourRefunds, inFlight] = await Promise.all([
+    const [ourPayments, ourRefunds, attempts] = await Promise.all([
       prisma.payment.findMany({ where: { orderId } }),
       prisma.refund.findMany({ where: { orderId } }),
-      prisma.paymentAttempt.findFirst({ where: { orderId, state: 'in_flight' } }),
+      prisma.paymentAttempt.findMany({ where: { orderId } }),
     ]);
+    const inFlight = attempts.find((attempt) => attempt.state === 'in_flight');
     const byIntent = new Map(intents.map((intent) => [intent.id, intent]));
     for (const intent of intents.filter((candidate) => candidate.succeeded)) {
       const recorded = ourPayments.some((payment) => payment.providerPaymentId === intent.id);
       const refunded = ourRefunds.some((refund) => refund.providerPaymentId === intent.id);
       if (!recorded && !refunded) {
+        // Ours only if one of our attempts made it: an account shared with another database (or charges made outside
+        // the service) can hold intents for an order with the same id, and those are not ours to refund.
+        const madeBy = attempts.find((attempt) => attempt.providerPaymentId === intent.id);
+        const pending = inFlight?.amount === intent.amount ? inFlight : undefined;
         const difference: Difference = {
           kind: 'unaccounted_charge',
           orderId,
-          detail: `${intent.id} (${intent.amount}) is neither recorded nor refunded`,
+          detail: `${intent.id} (${intent.amount}) is neither recorded nor refunded${madeBy || pending ? '' : '; none of our attempts made it: check it by hand'}`,
         };
-        if (options.fix) {
-          // An attempt in flight is settled by recovery (record, or refund); otherwise the charge is a stray.
-          if (inFlight) await orders.settlePaymentAttempt(inFlight.id);
-          else await payments.refundStrayCharge(null, orderId, intent.id, intent.amount);
-          difference.fixed = inFlight ? `settled attempt ${inFlight.id}` : 'refund queued';
+        if (options.fix && pending) {
+          // Recovery sends the attempt's own request again and records or refunds what it gets.
+          const later = await orders.settlePaymentAttempt(pending.id);
+          difference.fixed = later ? `attempt ${pending.id} is still running; recovery will settle it` : `settled attempt ${pending.id}`;
+        } else if (options.fix && madeBy) {
+          await payments.refundStrayCharge(madeBy.id, orderId, intent.id, intent.amount);
+          difference.fixed = 'refund queued';
         }
         differences.push(difference);
       }
