@@ -49,13 +49,26 @@ export type ErrorDescription = {
   unexpected?: boolean;
 };
 
-/** Domain paths are camelCase command fields; REST names them as the client sent them. */
-const REST_FIELD_NAMES: Record<string, string> = { idempotencyKey: 'Idempotency-Key', expectedVersion: 'If-Match' };
+/**
+ * A validation failure of the request itself (zod on the body, query or headers): its paths are already spelled as
+ * the client sent them, so they are reported as they are.
+ */
+export class RequestValidationError extends ValidationError {}
+
+/**
+ * Domain paths are camelCase command fields; REST names them as the client sent them. A Map, not an object literal:
+ * a path segment can be any key a client put in its JSON (`__proto__`, `constructor`), and an object lookup would
+ * find Object.prototype's members for those.
+ */
+const REST_FIELD_NAMES: ReadonlyMap<string, string> = new Map([
+  ['idempotencyKey', 'Idempotency-Key'],
+  ['expectedVersion', 'If-Match'],
+]);
 const restSegment = (segment: string) =>
-  REST_FIELD_NAMES[segment] ??
+  REST_FIELD_NAMES.get(segment) ??
   (/^[a-z][a-zA-Z0-9]*$/.test(segment) ? segment.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) : segment);
 
-/** Turns a zod failure on one part of the request into a ValidationError naming each field. */
+/** Turns a zod failure on one part of the request into a ValidationError naming each field as the client spelled it. */
 export function validationErrorFromZod(error: z.ZodError, target: string): ValidationError {
   const fields: FieldError[] = error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
@@ -67,7 +80,7 @@ export function validationErrorFromZod(error: z.ZodError, target: string): Valid
     }
     return [{ path: path.length ? path : [target], message: issue.message }];
   });
-  return new ValidationError(fields);
+  return new RequestValidationError(fields);
 }
 
 const PLAIN: Record<string, Pick<ErrorDescription, 'status' | 'title'>> = {
@@ -102,7 +115,10 @@ export function describeError(error: unknown): ErrorDescription {
     };
   }
   if (error instanceof ValidationError) {
-    const fields = error.fields.map((field) => ({ path: field.path.map(restSegment), message: field.message }));
+    const fields =
+      error instanceof RequestValidationError
+        ? error.fields
+        : error.fields.map((field) => ({ path: field.path.map(restSegment), message: field.message }));
     const detail = fields.map((field) => (field.path.length ? `${field.path.join('.')}: ${field.message}` : field.message)).join('; ');
     return { status: 400, code: error.code, title: 'Invalid request', detail, fields, headers: {} };
   }

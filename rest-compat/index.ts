@@ -6,6 +6,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Container } from '../src/container.ts';
 import { authenticate } from '../src/http/auth.ts';
+import { MAX_BODY_BYTES } from '../src/http/body-limit.ts';
 import { rateLimit } from '../src/http/rate-limit.ts';
 import type { RestEnv } from './env.ts';
 import { HttpProblem } from './errors.ts';
@@ -16,13 +17,13 @@ import { createV2 } from './v2/index.ts';
 import { problemResponse } from './v2/serialize.ts';
 
 export type RestApiOptions = {
-  /** Larger request bodies get 413 (the same bound as /graphql). */
+  /** Larger request bodies get 413; by default the bound /graphql has too. */
   maxBodyBytes?: number;
 };
 
 /** The REST app; src/app.ts mounts it at `/api`. */
 export function createRestApi(container: Container, options: RestApiOptions = {}) {
-  const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   // One budget for v1 and v2; the refusal is thrown so each version renders its 429 in its own format.
   const limitRate = rateLimit({
     limiter: container.rateLimiter,

@@ -11,13 +11,11 @@ import { createRestApi } from '../rest-compat/index.ts';
 import type { Container } from './container.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
 import { type AuthVariables, authenticate } from './http/auth.ts';
+import { MAX_BODY_BYTES, PAYLOAD_TOO_LARGE_HEADERS } from './http/body-limit.ts';
 import { GRAPHIQL_ASSETS_PATH, graphiqlAssets } from './http/graphiql.ts';
 import { rateLimit } from './http/rate-limit.ts';
 
 export type AppVariables = RequestIdVariables & AuthVariables;
-
-/** Request bodies larger than this are refused with 413 before anything parses them. */
-export const MAX_BODY_BYTES = 256 * 1024;
 
 export type AppState = {
   /** Flipped on SIGTERM: /readyz answers 503 so load balancers stop sending traffic. */
@@ -49,7 +47,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
       '*',
       cors({
         origin: container.config.corsOrigins.includes('*') ? '*' : container.config.corsOrigins,
-        allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key'],
+        allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-GraphQL-Event-Stream-Token'],
         exposeHeaders: ['ETag', 'Location', 'Idempotent-Replayed', 'Retry-After', 'X-Request-Id'],
         maxAge: 600,
       }),
@@ -100,7 +98,15 @@ export function createApp(container: Container, state: AppState = { shuttingDown
 
   app.use(
     '/graphql',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ errors: [{ message: 'Request body too large' }] }, 413) }),
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          { errors: [{ message: `Request bodies are limited to ${MAX_BODY_BYTES} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] },
+          413,
+          PAYLOAD_TOO_LARGE_HEADERS,
+        ),
+    }),
   );
   app.use('/graphql', authenticate(container.authenticator));
   app.use(
@@ -114,7 +120,8 @@ export function createApp(container: Container, state: AppState = { shuttingDown
         ),
     }),
   );
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', async (c) => {
+  // PUT and DELETE are graphql-sse's single connection mode (reserve a stream, stop an operation on it).
+  app.on(['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'], '/graphql', async (c) => {
     const response = await yoga.fetch(c.req.raw, { actor: c.get('actor'), authError: c.get('authError'), requestId: c.get('requestId') });
     // yoga refuses a POST body in an unsupported media type with a bare 415; answer it as every other refusal: JSON errors.
     if (response.status === 415 && !response.headers.get('content-type')) {
@@ -123,7 +130,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
     }
     return response;
   });
-  app.route('/api', createRestApi(container));
+  app.route('/api', createRestApi(container, { maxBodyBytes: MAX_BODY_BYTES }));
 
   return app;
 }

@@ -1,19 +1,27 @@
 /** Bounds request bodies (413) and treats a JSON content type with an empty body as "no body". */
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
+import { PAYLOAD_TOO_LARGE_HEADERS } from '../../src/http/body-limit.ts';
 import { HttpProblem } from '../errors.ts';
 
 /**
- * Refuses bodies over `maxBytes` with 413 (by Content-Length when sent, else while streaming). Many clients send
- * `Content-Type: application/json` on a POST without a body; such a request is passed on without the content type,
- * so a route whose body is optional sees no body instead of "malformed JSON".
- * @example app.use('*', requestBody({ maxBytes: 256 * 1024 }))
+ * Refuses bodies over `maxBytes` with 413 (by Content-Length when sent, else while streaming) and closes the
+ * connection after it (src/http/body-limit.ts says why). Many clients send `Content-Type: application/json` on a POST
+ * without a body; such a request is passed on without the content type, so a route whose body is optional sees no
+ * body instead of "malformed JSON".
+ * @example app.use('*', requestBody({ maxBytes: MAX_BODY_BYTES }))
  */
 export function requestBody(options: { maxBytes: number }) {
   const limit = bodyLimit({
     maxSize: options.maxBytes,
     onError: () => {
-      throw new HttpProblem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', `Request bodies are limited to ${options.maxBytes} bytes`);
+      throw new HttpProblem(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        'Payload too large',
+        `Request bodies are limited to ${options.maxBytes} bytes`,
+        PAYLOAD_TOO_LARGE_HEADERS,
+      );
     },
   });
   return createMiddleware(async function boundRequestBody(c, next) {

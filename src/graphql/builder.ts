@@ -9,7 +9,7 @@ import { GraphQLError } from 'graphql';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type { GraphQLContext } from './context.ts';
-import { isLoadableGlobalId } from './ids.ts';
+import { isLoadableGlobalId, NODE_ID_DESCRIPTION } from './ids.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -31,11 +31,14 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     // A forged global id (unknown type, `Order:abc`, out of Int range) names nothing: null, never a database error.
+    // node/nodes take only global ids: a bare database id names no type. The typed fields (order(id:), …) take both.
     nodeQueryOptions: {
+      args: { id: { description: NODE_ID_DESCRIPTION } },
       authScopes: { authenticated: true },
       resolve: (_root, { id }, _ctx, _info, resolveNode): unknown => (isLoadableGlobalId(id) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
+      args: { ids: { description: NODE_ID_DESCRIPTION } },
       authScopes: { authenticated: true },
       resolve: (_root, { ids }, ctx, info): Promise<unknown[]> =>
         resolveNodes(

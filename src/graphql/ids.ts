@@ -1,4 +1,7 @@
-/** Global ids: the relay plugin's opaque `base64(Type:id)`; a bare database id is accepted too. */
+/**
+ * Global ids: the relay plugin's opaque `base64(Type:id)`. Fields that name their type (`order(id:)`, `orderId`, …)
+ * accept a bare database id too; `node(id:)` cannot, since a bare number names no type.
+ */
 import { decodeGlobalID } from '@pothos/plugin-relay';
 
 /** The types node(id:)/nodes(ids:) load; test/graphql/schema.test.ts checks it is every type implementing Node. */
@@ -9,6 +12,10 @@ export function databaseId(raw: string): number | null {
   const value = Number(raw);
   return /^[0-9]+$/.test(raw) && Number.isSafeInteger(value) && value >= 1 && value <= 2_147_483_647 ? value : null;
 }
+
+/** What node(id:) and nodes(ids:) say about their argument. */
+export const NODE_ID_DESCRIPTION =
+  'Global ids only, as `id` fields return them: a database id names no type (order(id:), restaurant(id:) and rider(id:) take those).';
 
 /** Whether a decoded global id can name a row at all; a forged one (unknown type, `Order:abc`) names nothing. */
 export function isLoadableGlobalId(id: { typename: string; id: string }): boolean {

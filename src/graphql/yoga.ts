@@ -1,19 +1,66 @@
 /** graphql-yoga over the Pothos schema. Unexpected errors are masked for clients and logged with the request id. */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useDisableIntrospection as disableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Container } from '../container.ts';
 import type { Actor } from '../domain/auth.ts';
 import { renderGraphiQL } from '../http/graphiql.ts';
 import { createLoaders, type GraphQLContext } from './context.ts';
 import { schema } from './schema.ts';
+import { singleConnectionSSE } from './single-connection-sse.ts';
 
 /**
  * Abuse limits (SPEC §4): a query deeper, costlier or longer than these is refused during validation with a
- * GraphQL error, before any resolver runs. The order list with items, restaurant, rider and history is depth 7.
+ * GraphQL error, before any resolver runs. Depth and cost count fields only, as a reader counts them: a fragment,
+ * spread or inline, adds no level of its own, so a Relay page built of fragments is as deep and as costly as the same
+ * selection written out (graphql-armor's `flattenFragments`).
+ * The order list with items, restaurant, rider and history is depth 7.
  */
 export const QUERY_LIMITS = { maxDepth: 10, maxCost: 20_000, maxAliases: 20, maxDirectives: 20, maxTokens: 3_000 } as const;
+
+/** The `extensions.code` of each limit's refusal. */
+export const QUERY_LIMIT_CODES = {
+  maxDepth: 'QUERY_DEPTH_LIMIT_EXCEEDED',
+  maxCost: 'QUERY_COST_LIMIT_EXCEEDED',
+  maxAliases: 'QUERY_ALIAS_LIMIT_EXCEEDED',
+  maxDirectives: 'QUERY_DIRECTIVE_LIMIT_EXCEEDED',
+  maxTokens: 'QUERY_TOKEN_LIMIT_EXCEEDED',
+} as const satisfies Record<keyof typeof QUERY_LIMITS, string>;
+
+/** A refusal by one of the abuse limits, thrown by graphql-armor's rule (its own error says "Syntax Error:"). */
+class QueryLimitRefusal extends GraphQLError {}
+
+/** Makes a graphql-armor limit refuse with `code` and a message naming the limit. */
+function refuseWith(code: string) {
+  return {
+    onReject: [
+      (_context: ValidationContext | null, error: GraphQLError) => {
+        throw new QueryLimitRefusal(error.message.replace(/^Syntax Error: /, ''), { extensions: { code } });
+      },
+    ],
+  };
+}
+
+/**
+ * graphql-armor refuses by throwing out of validation, which stops validating at once (a hostile document costs no
+ * more than the limit that refuses it), but yoga answers a validation that throws as a failed execution: 200, no data,
+ * no code. Returned as the validation's result instead, a refusal is an ordinary validation error: 400 under
+ * application/graphql-response+json, as the GraphQL over HTTP spec requires of a response without data. (The token
+ * limit refuses inside the parser, where yoga already answers 400.)
+ */
+const limitRefusalsAsValidationErrors: Plugin = {
+  onValidate({ validateFn, setValidationFn }) {
+    setValidationFn((...args) => {
+      try {
+        return validateFn(...args);
+      } catch (error) {
+        if (error instanceof QueryLimitRefusal) return [error];
+        throw error;
+      }
+    });
+  },
+};
 
 /** What the HTTP layer hands to yoga for each request. */
 export type GraphQLServerContext = { actor: Actor | null; authError: Error | null; requestId: string };
@@ -39,15 +86,27 @@ export function createGraphQLServer(container: Container) {
     }),
     plugins: [
       ...(container.config.introspectionEnabled ? [] : [disableIntrospection()]),
+      singleConnectionSSE('/graphql'),
       EnvelopArmorPlugin({
-        maxDepth: { n: QUERY_LIMITS.maxDepth, ignoreIntrospection: true },
-        costLimit: { maxCost: QUERY_LIMITS.maxCost, ignoreIntrospection: true },
-        maxAliases: { n: QUERY_LIMITS.maxAliases },
-        maxDirectives: { n: QUERY_LIMITS.maxDirectives },
-        maxTokens: { n: QUERY_LIMITS.maxTokens },
+        maxDepth: {
+          n: QUERY_LIMITS.maxDepth,
+          ignoreIntrospection: true,
+          flattenFragments: true,
+          ...refuseWith(QUERY_LIMIT_CODES.maxDepth),
+        },
+        costLimit: {
+          maxCost: QUERY_LIMITS.maxCost,
+          ignoreIntrospection: true,
+          flattenFragments: true,
+          ...refuseWith(QUERY_LIMIT_CODES.maxCost),
+        },
+        maxAliases: { n: QUERY_LIMITS.maxAliases, ...refuseWith(QUERY_LIMIT_CODES.maxAliases) },
+        maxDirectives: { n: QUERY_LIMITS.maxDirectives, ...refuseWith(QUERY_LIMIT_CODES.maxDirectives) },
+        maxTokens: { n: QUERY_LIMITS.maxTokens, ...refuseWith(QUERY_LIMIT_CODES.maxTokens) },
         // Field suggestions ("did you mean …") stay on outside production: they help while exploring.
         blockFieldSuggestion: { enabled: container.config.isProduction },
       }),
+      limitRefusalsAsValidationErrors,
       {
         onExecute({ args }: Parameters<NonNullable<Plugin['onExecute']>>[0]) {
           const started = performance.now();

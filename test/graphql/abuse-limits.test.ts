@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUERY_LIMITS } from '../../src/graphql/yoga.ts';
+import { QUERY_LIMIT_CODES, QUERY_LIMITS } from '../../src/graphql/yoga.ts';
+import { deepQuery, deepQueryInFragments } from '../support/deep-queries.ts';
 import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
 
 let service: TestService;
@@ -7,14 +8,6 @@ beforeAll(async () => {
   service = await startTestService();
 });
 afterAll(async () => service?.close());
-
-/** A query nesting restaurant → orders → restaurant … `levels` times. */
-function deepQuery(levels: number): string {
-  let selection = 'name';
-  for (let i = 0; i < levels; i++)
-    selection = `restaurant { orders(first: 1) { edges { node { ${i % 2 ? 'status' : ''} restaurant { ${selection} } } } } }`;
-  return `query Deep { orders(first: 1) { edges { node { ${selection} } } } }`;
-}
 
 describe(`GraphQL abuse limits (${backend})`, () => {
   it('answers the ordinary order list', async () => {
@@ -27,10 +20,27 @@ describe(`GraphQL abuse limits (${backend})`, () => {
   });
 
   it('refuses a query deeper than the limit with a GraphQL error', async () => {
-    // Each level adds restaurant → orders → edges → node: two levels are deeper than the limit of 10.
-    const body = await graphql(service, DEMO.admin, deepQuery(2));
+    const body = await graphql(service, DEMO.admin, deepQuery(QUERY_LIMITS.maxDepth + 1));
     expect(body.data).toBeUndefined();
     expect(body.errors?.[0]?.message).toMatch(/depth/i);
+  });
+
+  it('counts depth in fields only: fragments, spread or inline, add no level and hide none (issue 11)', async () => {
+    for (const query of [deepQuery(QUERY_LIMITS.maxDepth), deepQueryInFragments(QUERY_LIMITS.maxDepth)]) {
+      const body = await graphql(service, DEMO.admin, query);
+      expect(body.errors, query).toBeUndefined();
+      expect(body.data.orders.edges).toEqual([]);
+    }
+    for (const query of [deepQuery(QUERY_LIMITS.maxDepth + 1), deepQueryInFragments(QUERY_LIMITS.maxDepth + 1)]) {
+      const body = await graphql(service, DEMO.admin, query);
+      expect(body.data, query).toBeUndefined();
+      expect(body.errors).toEqual([
+        {
+          message: `Query depth limit of ${QUERY_LIMITS.maxDepth} exceeded, found ${QUERY_LIMITS.maxDepth + 1}.`,
+          extensions: { code: QUERY_LIMIT_CODES.maxDepth },
+        },
+      ]);
+    }
   });
 
   it('refuses too many aliases', async () => {

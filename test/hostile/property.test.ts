@@ -196,7 +196,10 @@ function pathsOf(value: unknown, prefix: string[] = []): string[][] {
 
 function applyMutations(valid: unknown, mutations: Mutation[]): unknown {
   let root = structuredClone(valid) as unknown;
-  for (const mutation of mutations) {
+  for (const generated of mutations) {
+    // fast-check hands out the same instance of a constant object to several mutations; set it as is and one
+    // mutation could put the object inside itself (a circular body), or change the constant for later runs.
+    const mutation = 'value' in generated ? { ...generated, value: structuredClone(generated.value) } : generated;
     const path = mutation.kind === 'add' ? [] : mutation.path;
     if (mutation.kind === 'set' && path.length === 0) {
       root = mutation.value;
