@@ -49,8 +49,12 @@ export async function seedDemoData(db: Database): Promise<boolean> {
     if ((await tx.customer.count()) > 0 || (await tx.restaurant.count()) > 0) return false;
     await insertDemoData(tx as unknown as PrismaClient);
     return true;
-  });
+    // Start-up work, not a request: on a loaded machine, with other processes seeding at once (each waiting for the
+    // lock inside its transaction), Prisma's defaults (2 s to start, 5 s in all) are too short.
+  }, SEED_TRANSACTION);
 }
+
+const SEED_TRANSACTION = { maxWait: 15_000, timeout: 30_000 } as const;
 
 async function insertDemoData(prisma: PrismaClient): Promise<void> {
   await prisma.customer.createMany({
