@@ -1,13 +1,19 @@
-/** The Hono environment of the REST façade: what src/app.ts and the REST middleware put on the context. */
+/** The Hono environment of the REST façade, and what src/app.ts hands it. */
 import type { MiddlewareHandler } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
+import type { OrderService } from '../src/domain/orders/order.service.ts';
+import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import type { AuthVariables } from '../src/http/auth.ts';
+import type { Logger } from '../src/infra/logger.ts';
 import type { IdempotencyKeyVariables } from './middleware/idempotency-key.ts';
 import type { IfMatchVariables } from './middleware/if-match.ts';
 
 export type RestEnv = { Variables: RequestIdVariables & AuthVariables & IfMatchVariables & IdempotencyKeyVariables };
 
-/** What createRestApi hands each version app. */
+/** The services the versions call: the order actions, the database the domain's read queries run on, the logger. */
+export type RestServices = { orders: OrderService; prisma: PrismaClient; logger: Logger };
+
+/** What createRestApi hands each version app besides its services. */
 export type VersionOptions = {
   maxBodyBytes: number;
   /** Per-actor rate limiting, shared by the versions (throws a 429 HttpProblem). */

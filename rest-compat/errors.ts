@@ -93,11 +93,16 @@ const PLAIN: Record<string, Pick<ErrorDescription, 'status' | 'title'>> = {
 /** Classifies any thrown value. */
 export function describeError(error: unknown): ErrorDescription {
   if (error instanceof VersionConflictError) {
+    // Without a precondition (If-Match: *, v1) nothing failed but the service's retries against concurrent changes:
+    // a conflict with the order's current state (409), not a 412 about a version the client never named.
+    const unconditional = error.expectedVersion === null;
     return {
-      status: 412,
+      status: unconditional ? 409 : 412,
       code: error.code,
-      title: 'Precondition failed',
-      detail: `The order is at version ${error.currentVersion} (${error.currentStatus}); If-Match does not name that version. Re-read the order and retry with its ETag.`,
+      title: unconditional ? 'Conflict' : 'Precondition failed',
+      detail: unconditional
+        ? error.message
+        : `The order is at version ${error.currentVersion} (${error.currentStatus}); If-Match does not name that version. Re-read the order and retry with its ETag.`,
       currentVersion: error.currentVersion,
       currentStatus: error.currentStatus,
       headers: {},

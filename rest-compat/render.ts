@@ -1,7 +1,8 @@
-/** Shared pieces of both versions' apps: validation failures, the unmatched-route answer, and error logging. */
+/** Shared pieces of both versions' apps: validation failures, the unmatched-route answer, errors and their logging. */
 import type { Context } from 'hono';
 import { basePath } from 'hono/route';
 import type { ZodError } from 'zod';
+import type { OrderActionName } from '../src/domain/orders/order-state-machine.ts';
 import type { Logger } from '../src/infra/logger.ts';
 import type { RestEnv } from './env.ts';
 import { describeError, type ErrorDescription, HttpProblem, validationErrorFromZod } from './errors.ts';
@@ -35,4 +36,37 @@ export function describeAndLog(error: unknown, c: Context<RestEnv>, logger: Logg
   if (description.unexpected)
     logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unexpected error in REST request');
   return description;
+}
+
+const slug = (code: string) => code.toLowerCase().replaceAll('_', '-');
+
+/**
+ * RFC 9457 body; `actionName` spells allowed_actions. `type` is a tag URI (RFC 4151): it identifies the problem without
+ * promising a page to fetch. Masked 500s carry the request id so support can find the logged cause.
+ */
+export function problemJson(problem: ErrorDescription, requestId: string | undefined, actionName: (action: OrderActionName) => string) {
+  return {
+    type: `tag:quickeats.example,2026:problem:${slug(problem.code)}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    code: problem.code,
+    ...(problem.currentVersion !== undefined && { current_version: problem.currentVersion }),
+    ...(problem.currentStatus !== undefined && { current_status: problem.currentStatus }),
+    ...(problem.allowedActions !== undefined && { allowed_actions: problem.allowedActions.map(actionName) }),
+    ...(problem.fields !== undefined && { fields: problem.fields }),
+    ...(problem.unexpected && { request_id: requestId }),
+  };
+}
+
+/**
+ * The error handler of an app answering in `application/problem+json`.
+ * @example app.onError(problemHandler({ logger, actionName: (action) => V2_ACTION_PATHS[action] }))
+ */
+export function problemHandler(options: { logger: Logger; actionName?: (action: OrderActionName) => string }) {
+  return function renderProblem(error: unknown, c: Context<RestEnv>): Response {
+    const problem = describeAndLog(error, c, options.logger);
+    const body = problemJson(problem, c.get('requestId'), options.actionName ?? String);
+    return c.body(JSON.stringify(body), problem.status as 400, { ...problem.headers, 'Content-Type': 'application/problem+json' });
+  };
 }

@@ -1,17 +1,21 @@
 /** zod schemas shared by v1 and v2: they validate requests and, through @hono/zod-openapi, generate the OpenAPI document. */
 import { z } from '@hono/zod-openapi';
-import { ORDER_LIMITS } from '../src/domain/orders/order.service.ts';
+import { CreateOrderInput, IdempotencyKey, OrderLineInput, orderLines, PayOrderInput } from '../src/domain/orders/commands.ts';
 import { ORDER_STATUSES } from '../src/domain/orders/order-state-machine.ts';
 
-export const MAX_ID = 2_147_483_647;
+const NOT_AN_ID = 'must be a positive integer id';
 
-/** A database id in a path: digits only (`abc`, `-1`, `1.5` are 400); a well-formed id naming nothing is 404. */
+/**
+ * A database id in a path: decimal digits without a leading zero, so `abc`, `-1`, `+1`, ` 1`, `01`, `0x10`, `1e3` and
+ * `1.5` are 400 rather than another order; a well-formed id naming nothing is 404.
+ */
 export const IdParams = z.object({
-  id: z.coerce
-    .number({ error: 'must be a positive integer id' })
-    .int('must be a positive integer id')
-    .min(1, 'must be a positive integer id')
-    .openapi({ param: { name: 'id', in: 'path' }, example: 42, description: 'Database id' }),
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, NOT_AN_ID)
+    .transform(Number)
+    .refine(Number.isSafeInteger, NOT_AN_ID)
+    .openapi({ param: { name: 'id', in: 'path' }, example: '42', description: 'Database id' }),
 });
 
 export const OrderStatusSchema = z.enum(ORDER_STATUSES).openapi('OrderStatus');
@@ -42,33 +46,28 @@ export function orderSchema(name: string) {
     .openapi(name);
 }
 
-const positiveId = z.number().int().min(1).max(MAX_ID);
-
-/** Free text stored as is: bounded, and without NUL, which PostgreSQL text cannot hold (it would be a 500, not a 400). */
-export const storedText = (maxLength: number) =>
-  z
-    .string()
-    .max(maxLength)
-    .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
-
-/** `POST /orders`, the same body in v1 and v2; unknown fields are refused. */
+/** `POST /orders`, the same body in v1 and v2: the domain's CreateOrderInput in snake_case; unknown fields are refused. */
 export const CreateOrderBody = z
   .strictObject({
-    restaurant_id: positiveId,
-    items: z
-      .array(
-        z.strictObject({
-          menu_item_id: positiveId,
-          quantity: z.number().int().min(ORDER_LIMITS.minQuantity).max(ORDER_LIMITS.maxQuantity),
-        }),
-      )
-      .min(ORDER_LIMITS.minLines)
-      .max(ORDER_LIMITS.maxLines),
-    delivery_address: storedText(ORDER_LIMITS.maxTextLength).refine((value) => value.trim().length > 0, 'must not be empty'),
+    restaurant_id: CreateOrderInput.shape.restaurantId,
+    items: orderLines(z.strictObject({ menu_item_id: OrderLineInput.shape.menuItemId, quantity: OrderLineInput.shape.quantity })),
+    delivery_address: CreateOrderInput.shape.deliveryAddress,
   })
   .openapi('CreateOrderRequest', {
     example: { restaurant_id: 1, items: [{ menu_item_id: 1, quantity: 2 }], delivery_address: '1 Test Street' },
   });
+
+/**
+ * The body of v1 `/pay` and v2 `/payment`, registered under `name`: the domain's PayOrderInput in snake_case. Domain
+ * schemas may be built before @hono/zod-openapi extends zod, so they are documented with zod's own `describe`.
+ */
+export const paymentBody = (name: string) =>
+  z
+    .strictObject({
+      payment_method: PayOrderInput.shape.paymentMethod.describe('`test_decline` is always declined'),
+      amount: PayOrderInput.shape.amount.describe('Must equal the order total (integer KRW)'),
+    })
+    .openapi(name);
 
 /** The status filter of order lists: one status or several, comma-separated. */
 export const StatusListParam = z
@@ -86,6 +85,6 @@ export const CursorParam = z.string().min(1).max(200).openapi({ description: 'Th
 export const commaList = <T extends string>(value: string | undefined): T[] => (value ? (value.split(',') as T[]) : []);
 
 export const IdempotencyKeyHeader = z.string().openapi({
-  description: '1–255 characters, bare or quoted. A repeat with the same key and request replays the first outcome.',
+  description: `${IdempotencyKey.minLength}–${IdempotencyKey.maxLength} characters, bare or quoted. A repeat with the same key and request replays the first outcome.`,
   example: '3f7c9a52-0d0e-4c55-9f0b-2d8f1a3e6b10',
 });

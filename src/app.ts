@@ -25,7 +25,14 @@ export type AppState = {
 /** The whole HTTP surface of one process. */
 export function createApp(container: Container, state: AppState = { shuttingDown: false }) {
   const app = new Hono<{ Variables: AppVariables }>();
-  const yoga = createGraphQLServer(container);
+  const yoga = createGraphQLServer({
+    prisma: container.db.prisma,
+    orders: container.orders,
+    pubsub: container.pubsub,
+    metrics: container.metrics,
+    logger: container.logger,
+    config: container.config,
+  });
 
   app.use('*', requestId());
   // GraphiQL and the API docs run inline scripts from this origin only; everything else gets the strict defaults.
@@ -130,7 +137,8 @@ export function createApp(container: Container, state: AppState = { shuttingDown
     }
     return response;
   });
-  app.route('/api', createRestApi(container, { maxBodyBytes: MAX_BODY_BYTES }));
+  const { orders, db, logger, authenticator, rateLimiter } = container;
+  app.route('/api', createRestApi({ orders, prisma: db.prisma, logger, authenticator, rateLimiter }, { maxBodyBytes: MAX_BODY_BYTES }));
 
   return app;
 }

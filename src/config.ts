@@ -7,9 +7,13 @@ import { z } from 'zod';
 
 const DEV_JWT_SECRET = 'quickeats-development-secret-do-not-use-in-production';
 
-const booleanString = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+/** true/1/yes or false/0/no, case-sensitive: stringbool's defaults would also take on/off, y/n and any case. */
+const booleanString = z.stringbool({
+  truthy: ['true', '1', 'yes'],
+  falsy: ['false', '0', 'no'],
+  case: 'sensitive',
+  error: 'must be true or false',
+});
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }).default('development'),

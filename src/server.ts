@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createContainer } from './container.ts';
 import { secretKey, signToken } from './domain/auth.ts';
 import { createLogger } from './infra/logger.ts';
+import { runEvery } from './infra/run-every.ts';
 import { DEMO_ACTORS } from './infra/seed.ts';
 
 const IDEMPOTENCY_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -33,14 +34,13 @@ async function main() {
     if (!config.isProduction) void printDemoTokens(config.jwtSecret, info.port);
   });
 
-  const purge = setInterval(() => void container.idempotency.purgeExpired().catch(() => {}), IDEMPOTENCY_PURGE_INTERVAL_MS);
-  purge.unref();
+  const stopPurge = runEvery('idempotency purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => container.idempotency.purgeExpired(), logger);
 
   const shutdown = (signal: string) => {
     if (state.shuttingDown) return;
     state.shuttingDown = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    clearInterval(purge);
+    stopPurge();
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; exiting');
       process.exit(1);
@@ -68,7 +68,7 @@ async function printDemoTokens(jwtSecret: string, port: number) {
     [
       '',
       `QuickEats order service on http://localhost:${port}`,
-      `  GraphiQL:  http://localhost:${port}/graphql   (add header  Authorization: Bearer <token>)`,
+      `  GraphiQL:  http://localhost:${port}/graphql   (signed in as customer 1; change the header to act as another)`,
       `  REST docs: http://localhost:${port}/api/docs`,
       '',
       'Demo bearer tokens (valid 30 days):',

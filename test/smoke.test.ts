@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, DEMO, graphql, startTestService, type TestService } from './support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, graphql, setUpTestService } from './support/harness.ts';
 import { orderIn } from './support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 describe(`harness (${backend})`, () => {
   it('drives an order to delivered through the service', async () => {

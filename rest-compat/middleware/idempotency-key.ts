@@ -1,7 +1,7 @@
 /** Reads `Idempotency-Key` (1–255 characters, bare or quoted) into `c.var.idempotencyKey`. No storage here. */
 import { createMiddleware } from 'hono/factory';
 import { ValidationError } from '../../src/domain/errors.ts';
-import { ORDER_LIMITS } from '../../src/domain/orders/order.service.ts';
+import { IdempotencyKey } from '../../src/domain/orders/commands.ts';
 
 export type IdempotencyKeyVariables = { idempotencyKey: string | null };
 
@@ -20,8 +20,9 @@ export function idempotencyKey(options: { required: boolean }) {
   return createMiddleware<{ Variables: IdempotencyKeyVariables }>(async function readIdempotencyKey(c, next) {
     const key = parseIdempotencyKey(c.req.header('idempotency-key'));
     if (key === null && options.required) throw ValidationError.of('Idempotency-Key', 'is required for this request');
-    if (key !== null && (key.length < 1 || key.length > ORDER_LIMITS.maxIdempotencyKeyLength)) {
-      throw ValidationError.of('Idempotency-Key', `must be 1 to ${ORDER_LIMITS.maxIdempotencyKeyLength} characters`);
+    // Checked here too, not only by the service, because a malformed header is a 400 that ranks before 428 and 404.
+    if (key !== null && !IdempotencyKey.safeParse(key).success) {
+      throw ValidationError.of('Idempotency-Key', `must be ${IdempotencyKey.minLength} to ${IdempotencyKey.maxLength} characters`);
     }
     c.set('idempotencyKey', key);
     await next();

@@ -6,14 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Container } from '../../src/container.ts';
 import { setOrderStatus } from '../../src/domain/orders/legacy-status.ts';
 import { getVisibleOrder, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
-import { PAYMENT_METHODS } from '../../src/domain/payments/payment-provider.ts';
 import { actorOf } from '../context.ts';
-import type { RestEnv, VersionOptions } from '../env.ts';
+import type { RestEnv, RestServices, VersionOptions } from '../env.ts';
 import { deprecation } from '../middleware/deprecation.ts';
 import { idempotencyKey } from '../middleware/idempotency-key.ts';
 import { requestBody } from '../middleware/request-body.ts';
@@ -27,6 +25,7 @@ import {
   IdParams,
   LimitParam,
   orderSchema,
+  paymentBody,
   StatusListParam,
 } from '../schemas.ts';
 import { legacyError, legacyOrderJson } from './serialize.ts';
@@ -64,9 +63,7 @@ const StatusBody = z
     }),
   })
   .openapi('LegacyStatusRequest');
-const PayBody = z
-  .strictObject({ payment_method: z.enum(PAYMENT_METHODS), amount: z.number().int().min(0).max(2_147_483_647) })
-  .openapi('LegacyPaymentRequest');
+const PayBody = paymentBody('LegacyPaymentRequest');
 
 const DEPRECATION_HEADERS = {
   Deprecation: { description: 'RFC 9745: when v1 was deprecated', schema: { type: 'string' as const } },
@@ -88,12 +85,10 @@ const orderResponse = (description: string) => ({
 });
 
 /** The v1 app, mounted by createRestApi at /api/v1. */
-export function createV1(container: Container, options: VersionOptions) {
-  const { prisma } = container.db;
-  const { orders } = container;
+export function createV1({ orders, prisma, logger }: RestServices, options: VersionOptions) {
   const app = new OpenAPIHono<RestEnv>({ defaultHook: rejectInvalid });
   app.onError((error, c) => {
-    const problem = describeAndLog(error, c, container.logger);
+    const problem = describeAndLog(error, c, logger);
     const { status, body } = legacyError(problem, c.get('requestId'));
     return c.json(body, status as 400, problem.headers);
   });
@@ -195,7 +190,7 @@ export function createV1(container: Container, options: VersionOptions) {
       async (c) => {
         const { id } = c.req.valid('param');
         const { status } = c.req.valid('json');
-        const { order } = await setOrderStatus({ prisma, orders }, { actor: actorOf(c), orderId: id, status });
+        const order = await setOrderStatus({ prisma, orders }, { actor: actorOf(c), orderId: id, status });
         return c.json(legacyOrderJson(order), 200);
       },
     );

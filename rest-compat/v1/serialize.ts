@@ -5,15 +5,14 @@ import { orderFields } from '../serialize.ts';
 export { orderFields as legacyOrderJson };
 
 /**
- * `{"error": message, "code", …context}`. v1 has no preconditions, so a version conflict (possible only when the
- * service gave up retrying a contended order) is reported as the plain conflict it is: 409 with current_status.
+ * `{"error": message, "code", …context}`. v1 has no preconditions, so its only version conflict is the 409 of a
+ * service that gave up retrying a contended order, reported with current_status.
  */
 export function legacyError(problem: ErrorDescription, requestId: string | undefined) {
-  const versionConflict = problem.code === 'VERSION_CONFLICT';
   return {
-    status: versionConflict ? 409 : problem.status,
+    status: problem.status,
     body: {
-      error: versionConflict ? 'The order changed while this request ran; read it again' : problem.detail,
+      error: problem.code === 'VERSION_CONFLICT' ? 'The order changed while this request ran; read it again' : problem.detail,
       code: problem.code,
       ...(problem.currentStatus !== undefined && { current_status: problem.currentStatus }),
       ...(problem.fields !== undefined && { fields: problem.fields }),

@@ -1,26 +1,25 @@
 /**
  * REST v2 (SPEC §5): action-oriented, conditional (If-Match / ETag), idempotent. Handlers only translate:
  * parse → one domain call → serialize. Precedence of failures: 401 (requireActor) → 400/413 (body limit, header
- * middleware, zod) → 428 (withIfMatch) → the service's own 404 → 403 → idempotency → 412 → 409 → 400.
+ * middleware, zod) → 428 (expectedVersionOf) → the service's own 404 → 403 → idempotency → 412 → 409 → 400.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { basePath } from 'hono/route';
-import type { Container } from '../../src/container.ts';
 import { getVisibleOrder, itemsAndParties, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
-import type { ActionResult } from '../../src/domain/orders/order.service.ts';
+import type { ActionResult, OrderCommand } from '../../src/domain/orders/order.service.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
 import { getRestaurantWithMenu, listRestaurants } from '../../src/domain/restaurants/restaurant.queries.ts';
 import { getRider, reportRiderLocation } from '../../src/domain/riders/rider.queries.ts';
 import { actorOf } from '../context.ts';
-import type { RestEnv, VersionOptions } from '../env.ts';
+import type { RestEnv, RestServices, VersionOptions } from '../env.ts';
 import { idempotencyKey } from '../middleware/idempotency-key.ts';
 import { ifMatch, ifNoneMatch, noneMatchFails } from '../middleware/if-match.ts';
 import { requestBody } from '../middleware/request-body.ts';
 import { requireActor } from '../middleware/require-actor.ts';
-import { describeAndLog, rejectInvalid, unmatchedRoute } from '../render.ts';
+import { problemHandler, rejectInvalid, unmatchedRoute } from '../render.ts';
 import { CreateOrderBody, CursorParam, commaList, IdempotencyKeyHeader, IdParams, LimitParam, StatusListParam } from '../schemas.ts';
-import { withIfMatch } from './conditional.ts';
+import { expectedVersionOf } from './conditional.ts';
 import { type Include, loadIncluded } from './included.ts';
 import {
   EmptyBody,
@@ -38,16 +37,7 @@ import {
   RiderAssignmentBody,
   RiderSchema,
 } from './schemas.ts';
-import {
-  etagOf,
-  etagOpaque,
-  orderJson,
-  problemResponse,
-  restaurantJson,
-  restaurantWithMenuJson,
-  riderJson,
-  V2_ACTION_PATHS,
-} from './serialize.ts';
+import { etagOf, etagOpaque, orderJson, restaurantJson, restaurantWithMenuJson, riderJson, V2_ACTION_PATHS } from './serialize.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['v2'];
@@ -111,12 +101,18 @@ function outcomeResponse(c: Context<RestEnv>, result: ActionResult) {
   return { order, headers };
 }
 
+/** An action on order `orderId`: its command from the headers (If-Match, Idempotency-Key), one service call, 200. */
+async function respondToAction(c: Context<RestEnv>, orderId: number, act: (command: OrderCommand) => Promise<ActionResult>) {
+  const expectedVersion = expectedVersionOf(c.get('ifMatch'), orderId);
+  const result = await act({ actor: actorOf(c), orderId, expectedVersion, idempotencyKey: c.get('idempotencyKey') });
+  const { order, headers } = outcomeResponse(c, result);
+  return c.json(order, 200, headers);
+}
+
 /** The v2 app, mounted by createRestApi at /api/v2. */
-export function createV2(container: Container, options: VersionOptions) {
-  const { prisma } = container.db;
-  const { orders } = container;
+export function createV2({ orders, prisma, logger }: RestServices, options: VersionOptions) {
   const app = new OpenAPIHono<RestEnv>({ defaultHook: rejectInvalid });
-  app.onError((error, c) => problemResponse(c, describeAndLog(error, c, container.logger)));
+  app.onError(problemHandler({ logger, actionName: (action) => V2_ACTION_PATHS[action] }));
   app.use('*', requireActor());
   app.use('*', options.limitRate);
   app.use('*', requestBody({ maxBytes: options.maxBodyBytes }));
@@ -233,86 +229,50 @@ export function createV2(container: Container, options: VersionOptions) {
     },
   );
 
-  const command = (c: Context<RestEnv>, orderId: number, expectedVersion: number | null) => ({
-    actor: actorOf(c),
-    orderId,
-    expectedVersion,
-    idempotencyKey: c.get('idempotencyKey'),
-  });
-
   app.openapi(
     actionRoute('pay', 'Pay the exact total (customer); Idempotency-Key required', PaymentBody, {
       keyRequired: true,
       bodyRequired: true,
       providerCall: true,
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const body = c.req.valid('json');
-      const result = await withIfMatch(c.get('ifMatch'), id, (expected) =>
-        orders.payOrder({ ...command(c, id, expected), paymentMethod: body.payment_method, amount: body.amount }),
+    (c) => {
+      const { payment_method, amount } = c.req.valid('json');
+      return respondToAction(c, c.req.valid('param').id, (command) =>
+        orders.payOrder({ ...command, paymentMethod: payment_method, amount }),
       );
-      const { order, headers } = outcomeResponse(c, result);
-      return c.json(order, 200, headers);
     },
   );
 
-  app.openapi(actionRoute('cancel', 'Cancel before the restaurant accepts (customer); refunds a payment', ReasonBody), async (c) => {
-    const { id } = c.req.valid('param');
+  app.openapi(actionRoute('cancel', 'Cancel before the restaurant accepts (customer); refunds a payment', ReasonBody), (c) => {
     const { reason } = c.req.valid('json');
-    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.cancelOrder({ ...command(c, id, expected), reason }));
-    const { order, headers } = outcomeResponse(c, result);
-    return c.json(order, 200, headers);
+    return respondToAction(c, c.req.valid('param').id, (command) => orders.cancelOrder({ ...command, reason }));
   });
 
-  app.openapi(actionRoute('accept', 'Accept a paid order (restaurant)', EmptyBody), async (c) => {
-    const { id } = c.req.valid('param');
-    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.acceptOrder(command(c, id, expected)));
-    const { order, headers } = outcomeResponse(c, result);
-    return c.json(order, 200, headers);
-  });
-
-  app.openapi(actionRoute('reject', 'Reject a paid order (restaurant); refunds the payment', ReasonBody), async (c) => {
-    const { id } = c.req.valid('param');
-    const { reason } = c.req.valid('json');
-    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.rejectOrder({ ...command(c, id, expected), reason }));
-    const { order, headers } = outcomeResponse(c, result);
-    return c.json(order, 200, headers);
-  });
-
-  app.openapi(actionRoute('complete_preparation', 'Mark the food ready for pickup (restaurant)', EmptyBody), async (c) => {
-    const { id } = c.req.valid('param');
-    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.completeOrderPreparation(command(c, id, expected)));
-    const { order, headers } = outcomeResponse(c, result);
-    return c.json(order, 200, headers);
-  });
-
-  app.openapi(
-    actionRoute('assign_rider', 'A rider claims the order (no body); an admin names the rider', RiderAssignmentBody),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { rider_id } = c.req.valid('json');
-      const result = await withIfMatch(c.get('ifMatch'), id, (expected) =>
-        orders.assignRider({ ...command(c, id, expected), riderId: rider_id }),
-      );
-      const { order, headers } = outcomeResponse(c, result);
-      return c.json(order, 200, headers);
-    },
+  app.openapi(actionRoute('accept', 'Accept a paid order (restaurant)', EmptyBody), (c) =>
+    respondToAction(c, c.req.valid('param').id, (command) => orders.acceptOrder(command)),
   );
 
-  app.openapi(actionRoute('pick_up', 'The assigned rider picks the food up', EmptyBody), async (c) => {
-    const { id } = c.req.valid('param');
-    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.pickUpOrder(command(c, id, expected)));
-    const { order, headers } = outcomeResponse(c, result);
-    return c.json(order, 200, headers);
+  app.openapi(actionRoute('reject', 'Reject a paid order (restaurant); refunds the payment', ReasonBody), (c) => {
+    const { reason } = c.req.valid('json');
+    return respondToAction(c, c.req.valid('param').id, (command) => orders.rejectOrder({ ...command, reason }));
   });
 
-  app.openapi(actionRoute('deliver', 'The assigned rider hands the food over', EmptyBody), async (c) => {
-    const { id } = c.req.valid('param');
-    const result = await withIfMatch(c.get('ifMatch'), id, (expected) => orders.deliverOrder(command(c, id, expected)));
-    const { order, headers } = outcomeResponse(c, result);
-    return c.json(order, 200, headers);
+  app.openapi(actionRoute('complete_preparation', 'Mark the food ready for pickup (restaurant)', EmptyBody), (c) =>
+    respondToAction(c, c.req.valid('param').id, (command) => orders.completeOrderPreparation(command)),
+  );
+
+  app.openapi(actionRoute('assign_rider', 'A rider claims the order (no body); an admin names the rider', RiderAssignmentBody), (c) => {
+    const { rider_id } = c.req.valid('json');
+    return respondToAction(c, c.req.valid('param').id, (command) => orders.assignRider({ ...command, riderId: rider_id }));
   });
+
+  app.openapi(actionRoute('pick_up', 'The assigned rider picks the food up', EmptyBody), (c) =>
+    respondToAction(c, c.req.valid('param').id, (command) => orders.pickUpOrder(command)),
+  );
+
+  app.openapi(actionRoute('deliver', 'The assigned rider hands the food over', EmptyBody), (c) =>
+    respondToAction(c, c.req.valid('param').id, (command) => orders.deliverOrder(command)),
+  );
 
   app.openapi(
     createRoute({

@@ -1,8 +1,7 @@
 /** v2 request and response schemas (they generate the OpenAPI document). */
 import { z } from '@hono/zod-openapi';
-import { ORDER_LIMITS } from '../../src/domain/orders/order.service.ts';
-import { PAYMENT_METHODS } from '../../src/domain/payments/payment-provider.ts';
-import { MAX_ID, orderSchema, storedText } from '../schemas.ts';
+import { AssignRiderInput, ReasonInput, RiderLocationInput } from '../../src/domain/orders/commands.ts';
+import { orderSchema, paymentBody } from '../schemas.ts';
 import { V2_ACTION_PATHS } from './serialize.ts';
 
 export const OrderV2 = orderSchema('Order');
@@ -59,32 +58,19 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-export const PaymentBody = z
-  .strictObject({
-    payment_method: z.enum(PAYMENT_METHODS).openapi({ description: '`test_decline` is always declined' }),
-    amount: z.number().int().min(0).max(2_147_483_647).openapi({ description: 'Must equal the order total (integer KRW)' }),
-  })
-  .openapi('PaymentRequest');
+export const PaymentBody = paymentBody('PaymentRequest');
 
-export const ReasonBody = z.strictObject({ reason: storedText(ORDER_LIMITS.maxTextLength).nullish() }).openapi('ReasonRequest');
+export const ReasonBody = z.strictObject(ReasonInput.shape).openapi('ReasonRequest');
 
 export const RiderAssignmentBody = z
   .strictObject({
-    rider_id: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_ID)
-      .nullish()
-      .openapi({ description: 'Required for an admin; a rider claims for itself and must not send it' }),
+    rider_id: AssignRiderInput.shape.riderId.describe('Required for an admin; a rider claims for itself and must not send it'),
   })
   .openapi('RiderAssignmentRequest');
 
 export const EmptyBody = z.strictObject({}).openapi('EmptyRequest');
 
-export const LocationBody = z
-  .strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) })
-  .openapi('LocationRequest');
+export const LocationBody = z.strictObject(RiderLocationInput.shape).openapi('LocationRequest');
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 

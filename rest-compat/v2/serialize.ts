@@ -1,11 +1,8 @@
-/** v2 JSON: orders, their ETags, related rows, and problem+json (RFC 9457) bodies. */
-
-import type { Context } from 'hono';
+/** v2 JSON: orders, their ETags, related rows, and each action's path segment. */
 import type { OrderActionName } from '../../src/domain/orders/order-state-machine.ts';
 import type { RestaurantWithMenu } from '../../src/domain/restaurants/restaurant.queries.ts';
 import type { RiderView } from '../../src/domain/riders/rider.queries.ts';
 import type { Restaurant } from '../../src/generated/prisma/client.ts';
-import type { ErrorDescription } from '../errors.ts';
 import { type OrderFields, orderFields } from '../serialize.ts';
 
 export { orderFields as orderJson };
@@ -36,32 +33,3 @@ export const restaurantWithMenuJson = (restaurant: RestaurantWithMenu) => ({
 });
 
 export const riderJson = (rider: RiderView) => ({ id: rider.id, name: rider.name, current_location: rider.location });
-
-const slug = (code: string) => code.toLowerCase().replaceAll('_', '-');
-
-/**
- * RFC 9457 body. `type` is a tag URI (RFC 4151): it identifies the problem without promising a page to fetch.
- * Masked 500s carry the request id so support can find the logged cause.
- */
-export function problemJson(problem: ErrorDescription, requestId: string | undefined) {
-  return {
-    type: `tag:quickeats.example,2026:problem:${slug(problem.code)}`,
-    title: problem.title,
-    status: problem.status,
-    detail: problem.detail,
-    code: problem.code,
-    ...(problem.currentVersion !== undefined && { current_version: problem.currentVersion }),
-    ...(problem.currentStatus !== undefined && { current_status: problem.currentStatus }),
-    ...(problem.allowedActions !== undefined && { allowed_actions: problem.allowedActions.map((action) => V2_ACTION_PATHS[action]) }),
-    ...(problem.fields !== undefined && { fields: problem.fields }),
-    ...(problem.unexpected && { request_id: requestId }),
-  };
-}
-
-/** An `application/problem+json` response for a described error. */
-export function problemResponse(c: Context, problem: ErrorDescription): Response {
-  return c.body(JSON.stringify(problemJson(problem, c.get('requestId'))), problem.status as 400, {
-    ...problem.headers,
-    'Content-Type': 'application/problem+json',
-  });
-}

@@ -5,6 +5,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { UnauthenticatedError } from './errors.ts';
+import { isDatabaseId } from './orders/commands.ts';
 
 export const ROLES = ['customer', 'restaurant', 'rider', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -30,7 +31,7 @@ async function verifyTokenClaims(token: string, secret: Uint8Array): Promise<{ a
   }
   if (typeof payload.exp !== 'number') throw new UnauthenticatedError('Authentication failed: exp must be a number');
   if (!isRole(payload.role)) throw new UnauthenticatedError('Authentication failed: unknown role');
-  if (typeof payload.sub !== 'string' || !/^[1-9][0-9]{0,9}$/.test(payload.sub) || Number(payload.sub) > 2_147_483_647) {
+  if (typeof payload.sub !== 'string' || !/^[1-9][0-9]{0,9}$/.test(payload.sub) || !isDatabaseId(Number(payload.sub))) {
     throw new UnauthenticatedError('Authentication failed: sub must be an actor id');
   }
   return { actor: { role: payload.role, id: Number(payload.sub) }, expiresAt: payload.exp * 1000 };

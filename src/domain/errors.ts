@@ -34,9 +34,14 @@ export class VersionConflictError extends DomainError {
   constructor(
     readonly currentVersion: number,
     readonly currentStatus: OrderStatusName,
-    expectedVersion: number,
+    /** What the command expected; null for an unconditional action that kept losing the race to concurrent changes. */
+    readonly expectedVersion: number | readonly number[] | null,
   ) {
-    super(`The order is at version ${currentVersion}, not ${expectedVersion}: re-read it and retry`);
+    super(
+      expectedVersion === null
+        ? `The order kept changing while this action ran (now at version ${currentVersion}): re-read it and retry`
+        : `The order is at version ${currentVersion}, not ${[expectedVersion].flat().join(' or ') || 'any version expected'}: re-read it and retry`,
+    );
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * Idempotency keys, shared by every transport (SPEC §5).
+ * Idempotency keys, shared by every transport (SPEC §5). This module runs the whole protocol around the execution it
+ * guards: `run(request, execute)`.
  *
- * - The durable record (table idempotency_records, unique per actor + key) is written in the same transaction as
- *   the change it guards, so a crash can never leave an effect without its record or a record without its effect.
- *   That unique index is what guarantees "at most once", even if Redis is flushed or restarted.
+ * - The durable record (table idempotency_records, unique per actor + key) is written in the same statement or
+ *   transaction as the change it guards (`execute` receives the record to write, and `recordInsert` is the one way it
+ *   is written), so a crash can never leave an effect without its record or a record without its effect. That unique
+ *   index is what guarantees "at most once", even if Redis is flushed or restarted.
  * - Redis holds the in-flight lock (SET NX PX, so a holder that died frees the key within LOCK_TTL_MS) and a
  *   replay cache in front of the table.
  * - A second request with the key while the first runs gets IdempotencyKeyInProgressError at once (REST 409,
@@ -11,10 +13,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { z } from 'zod';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { Redis } from '../infra/redis.ts';
 import type { Actor } from './auth.ts';
-import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
+import { DomainError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
 
 export const LOCK_TTL_MS = 10_000;
 export const RECORD_TTL_MS = 24 * 60 * 60 * 1000;
@@ -39,6 +42,38 @@ export type StoredOutcome = {
   order: Prisma.JsonObject;
 };
 
+/**
+ * The stored order snapshot's shape, checked when it is read back (from the table or the cache): records outlive a
+ * deploy, and a snapshot written under another shape must never be replayed as if it were this one.
+ */
+const SnapshotSchema = z.looseObject({
+  id: z.number().int(),
+  status: z.string(),
+  version: z.number().int(),
+  totalAmount: z.number().int(),
+  restaurantId: z.number().int(),
+  customerId: z.number().int(),
+  riderId: z.number().int().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  items: z.array(
+    z.looseObject({
+      menuItemId: z.number().int(),
+      name: z.string(),
+      quantity: z.number().int(),
+      unitPrice: z.number().int(),
+      lineTotal: z.number().int(),
+    }),
+  ),
+});
+const StoredOutcomeSchema = z.object({ result: z.enum(['created', 'ok']), order: SnapshotSchema });
+
+/** A stored outcome as it was written, or null when its shape is not this code's (a record from another release). */
+export function readOutcome(stored: unknown): StoredOutcome | null {
+  const parsed = StoredOutcomeSchema.safeParse(stored);
+  return parsed.success ? (parsed.data as unknown as StoredOutcome) : null;
+}
+
 export type IdempotentRequest = {
   actor: Actor;
   key: string;
@@ -49,9 +84,19 @@ export type IdempotentRequest = {
   payload: unknown;
 };
 
-type RecordRow = { fingerprint: string; orderId: number; outcome: StoredOutcome };
+type RecordRow = { fingerprint: string; orderId: number; outcome: unknown };
 
-export type Replay = { orderId: number; outcome: StoredOutcome };
+/** What a replay repeats: the order, and the first outcome when its stored shape is readable (else null). */
+export type Replay = { orderId: number; outcome: StoredOutcome | null };
+
+/** A request as a record names it; `fingerprint` may come precomputed (recovery records for a request long gone). */
+export type KeyedRequest = Pick<IdempotentRequest, 'actor' | 'key' | 'operation'> & { fingerprint: string };
+
+/** Builds the record of an execution, to be written with its effect through `recordInsert`. */
+export type RecordFor = (orderId: number, outcome: StoredOutcome) => IdempotencyRecordFields;
+
+/** How a request under its key ended: executed now, or a replay of the first execution. */
+export type Idempotent<T> = { executed: T } | { replayed: Replay };
 
 /** A fingerprint of what the request asks for, so a reused key with another request is detected. */
 export function fingerprintOf(request: IdempotentRequest): string {
@@ -88,17 +133,67 @@ export class IdempotencyStore {
   ) {}
 
   /**
+   * Runs `execute` at most once per (actor, key): the first request executes, later ones with the same request get
+   * its replay, another request with the key IdempotencyKeyReusedError, and one while the first still runs
+   * IdempotencyKeyInProgressError. `execute` receives the record to commit together with its effect.
+   */
+  async run<T extends { order: { id: number }; outcome: StoredOutcome }>(
+    request: IdempotentRequest,
+    execute: (recordFor: RecordFor) => Promise<T>,
+  ): Promise<Idempotent<T>> {
+    // A retry usually finds its replay in the cache; otherwise we hold the key's lock and ask the table, which is
+    // the truth (the cache may have lost the entry, and the first request may have finished just before our lock).
+    const started = await this.begin(request);
+    if ('replay' in started) return { replayed: started.replay };
+    let committed: Replay | undefined;
+    try {
+      const finished = await this.findReplay(request);
+      if (finished) return { replayed: finished };
+      const result = await execute(this.recordFor({ ...request, fingerprint: fingerprintOf(request) }));
+      committed = { orderId: result.order.id, outcome: result.outcome };
+      return { executed: result };
+    } catch (error) {
+      // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
+      // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
+      if (!isKeyConflict(error) && !(error instanceof DomainError)) throw error;
+      const winner = await this.findReplay(request);
+      if (!winner) throw error;
+      return { replayed: winner };
+    } finally {
+      await started.release(committed);
+    }
+  }
+
+  /** The record of an execution of `request`, for a write that commits it together with its effect. */
+  recordFor(request: KeyedRequest): RecordFor {
+    return (orderId, outcome) => ({
+      actorRole: request.actor.role,
+      actorId: request.actor.id,
+      key: request.key,
+      operation: request.operation,
+      fingerprint: request.fingerprint,
+      orderId,
+      outcome: outcome as unknown as Prisma.JsonObject,
+      expiresAt: new Date(Date.now() + RECORD_TTL_MS),
+    });
+  }
+
+  /** Deletes records past their retention; returns how many. */
+  async purgeExpired(now = new Date()): Promise<number> {
+    const { count } = await this.prisma.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
+    return count;
+  }
+
+  /**
    * The recorded replay for a key already used by this actor, IdempotencyKeyReusedError for another request, or
    * null. Asks the table, which is the truth (the Redis cache may have lost entries).
    */
-  async findReplay(request: IdempotentRequest): Promise<Replay | null> {
+  private async findReplay(request: IdempotentRequest): Promise<Replay | null> {
     const row = await this.prisma.idempotencyRecord.findUnique({
       where: { actorRole_actorId_key: { actorRole: request.actor.role, actorId: request.actor.id, key: request.key } },
       select: { fingerprint: true, orderId: true, outcome: true },
     });
-    return row
-      ? checked(request, { fingerprint: row.fingerprint, orderId: row.orderId, outcome: row.outcome as unknown as StoredOutcome })
-      : null;
+    return row ? checked(request, row) : null;
   }
 
   /**
@@ -107,7 +202,7 @@ export class IdempotencyStore {
    * (IdempotencyKeyInProgressError while another request holds it). The lock comes as its release function;
    * given the outcome the request committed, release also puts that into the replay cache, in the same round trip.
    */
-  async begin(request: IdempotentRequest): Promise<{ replay: Replay } | { release: (committed?: Replay) => Promise<void> }> {
+  private async begin(request: IdempotentRequest): Promise<{ replay: Replay } | { release: (committed?: Replay) => Promise<void> }> {
     const cacheKey = `idem:${scope(request.actor, request.key)}`;
     const lockKey = `idem-lock:${scope(request.actor, request.key)}`;
     const token = randomUUID();
@@ -116,7 +211,7 @@ export class IdempotencyStore {
       answer = await this.redis.eval(BEGIN_SCRIPT, 2, lockKey, cacheKey, token, LOCK_TTL_MS);
     } catch {
       // Redis is unreachable: go on without the lock. The unique index on idempotency_records still lets only one
-      // request with this key commit; a concurrent duplicate rolls back and replays (see OrderService.idempotently).
+      // request with this key commit; a concurrent duplicate rolls back and replays (see run).
       return { release: async () => {} };
     }
     if (typeof answer !== 'string') throw new IdempotencyKeyInProgressError();
@@ -129,46 +224,37 @@ export class IdempotencyStore {
       },
     };
   }
+}
 
-  /** The durable record's columns, for a write that commits it together with its effect. */
-  recordFields(request: IdempotentRequest, orderId: number, outcome: StoredOutcome): IdempotencyRecordFields {
-    return {
-      actorRole: request.actor.role,
-      actorId: request.actor.id,
-      key: request.key,
-      operation: request.operation,
-      fingerprint: fingerprintOf(request),
-      orderId,
-      outcome: outcome as unknown as Prisma.JsonObject,
-      expiresAt: new Date(Date.now() + RECORD_TTL_MS),
-    };
-  }
-
-  /** Writes the durable record inside the caller's transaction. */
-  async record(tx: Prisma.TransactionClient, request: IdempotentRequest, orderId: number, outcome: StoredOutcome): Promise<void> {
-    await tx.idempotencyRecord.create({ data: this.recordFields(request, orderId, outcome) });
-  }
-
-  /** Deletes records past their retention; returns how many. */
-  async purgeExpired(now = new Date()): Promise<number> {
-    const { count } = await this.prisma.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
-    return count;
-  }
+/**
+ * The one way a record is written: an INSERT … SELECT whose rows come from `from` (the CTE of the change it guards,
+ * so that nothing is recorded when the change writes nothing), or a single row when `from` is empty.
+ */
+export function recordInsert(record: IdempotencyRecordFields, from: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  return Prisma.sql`INSERT INTO idempotency_records (actor_role, actor_id, key, operation, fingerprint, order_id, outcome, expires_at)
+      SELECT ${record.actorRole}::actor_role, ${record.actorId}::integer, ${record.key}::text, ${record.operation}::text,
+             ${record.fingerprint}::text, ${record.orderId}::integer, ${JSON.stringify(record.outcome)}::jsonb, ${record.expiresAt}::timestamptz
+      ${from}`;
 }
 
 /** The replay a stored row holds for this request, or IdempotencyKeyReusedError when it was for another request. */
 function checked(request: IdempotentRequest, row: RecordRow): Replay {
   if (row.fingerprint !== fingerprintOf(request)) throw new IdempotencyKeyReusedError();
-  return { orderId: row.orderId, outcome: row.outcome };
+  return { orderId: row.orderId, outcome: readOutcome(row.outcome) };
 }
 
+/** The unique index that makes a key's record one per actor (prisma/schema.prisma: @@unique([actorRole, actorId, key])). */
+const KEY_INDEX = 'idempotency_records_actor_role_actor_id_key_key';
+const KEY_COLUMNS = 'actor_role,actor_id,key';
+
 /**
- * True for the unique-index violation that means another request recorded the same key first: P2002 from a Prisma
- * create, or P2010 (raw query, PostgreSQL 23505) from the single-statement action write.
+ * True for the unique-index violation that means another request recorded the same key first, recognised by the
+ * constraint the driver adapter reports: PostgreSQL's adapter names the index, PGlite's the columns.
  */
-export function isIdempotencyRecordConflict(error: unknown): boolean {
-  const e = error as { code?: string; meta?: { modelName?: string; driverAdapterError?: { cause?: { originalCode?: string } } } };
-  const uniqueViolation = e?.code === 'P2002' || (e?.code === 'P2010' && e.meta?.driverAdapterError?.cause?.originalCode === '23505');
-  if (!uniqueViolation) return false;
-  return e.meta?.modelName === 'IdempotencyRecord' || JSON.stringify(e.meta ?? {}).includes('idempotency_records');
+export function isKeyConflict(error: unknown): boolean {
+  const cause = (
+    error as { meta?: { driverAdapterError?: { cause?: { kind?: string; constraint?: { index?: string; fields?: string[] } } } } }
+  )?.meta?.driverAdapterError?.cause;
+  if (cause?.kind !== 'UniqueConstraintViolation') return false;
+  return cause.constraint?.index === KEY_INDEX || cause.constraint?.fields?.join(',') === KEY_COLUMNS;
 }

@@ -6,9 +6,10 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
-import type { GraphQLContext } from './context.ts';
+import { type GraphQLContext, PRISMA_PLUGIN_CLIENT } from './context.ts';
 import { isLoadableGlobalId, NODE_ID_DESCRIPTION } from './ids.ts';
 
 export const builder = new SchemaBuilder<{
@@ -21,7 +22,7 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   prisma: {
-    client: (ctx) => ctx.prisma,
+    client: (ctx) => ctx[PRISMA_PLUGIN_CLIENT],
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
@@ -65,12 +66,8 @@ export function unauthenticated(ctx: Pick<GraphQLContext, 'authError'>): GraphQL
 builder.queryType({});
 builder.mutationType({});
 
-builder.scalarType('DateTime', {
+// graphql-scalars' DateTime (serializes a Date, which JSON writes as ISO-8601 UTC) under this schema's description.
+builder.addScalarType('DateTime', GraphQLDateTime, {
   description: 'An ISO-8601 timestamp in UTC, e.g. 2026-11-21T09:30:00.000Z',
-  serialize: (value) => new Date(value).toISOString(),
-  parseValue: (value) => {
-    const date = new Date(String(value));
-    if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 timestamp');
-    return date;
-  },
+  specifiedByURL: undefined,
 });

@@ -3,6 +3,7 @@
  * accept a bare database id too; `node(id:)` cannot, since a bare number names no type.
  */
 import { decodeGlobalID } from '@pothos/plugin-relay';
+import { isDatabaseId } from '../domain/orders/commands.ts';
 
 /** The types node(id:)/nodes(ids:) load; test/graphql/schema.test.ts checks it is every type implementing Node. */
 export const NODE_TYPENAMES: ReadonlySet<string> = new Set(['Customer', 'MenuItem', 'Order', 'Payment', 'Restaurant', 'Rider']);
@@ -10,7 +11,7 @@ export const NODE_TYPENAMES: ReadonlySet<string> = new Set(['Customer', 'MenuIte
 /** The database id a raw id part names (digits, within Int), else null. */
 export function databaseId(raw: string): number | null {
   const value = Number(raw);
-  return /^[0-9]+$/.test(raw) && Number.isSafeInteger(value) && value >= 1 && value <= 2_147_483_647 ? value : null;
+  return /^[0-9]+$/.test(raw) && isDatabaseId(value) ? value : null;
 }
 
 /** What node(id:) and nodes(ids:) say about their argument. */

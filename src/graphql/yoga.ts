@@ -3,10 +3,15 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useDisableIntrospection as disableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import type { Container } from '../container.ts';
+import type { Config } from '../config.ts';
 import type { Actor } from '../domain/auth.ts';
-import { renderGraphiQL } from '../http/graphiql.ts';
-import { createLoaders, type GraphQLContext } from './context.ts';
+import type { OrderService } from '../domain/orders/order.service.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { graphiqlHeaders, renderGraphiQL } from '../http/graphiql.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Metrics } from '../infra/metrics.ts';
+import type { OrderPubSub } from '../infra/pubsub.ts';
+import { createLoaders, createReadQueries, type GraphQLContext, PRISMA_PLUGIN_CLIENT } from './context.ts';
 import { schema } from './schema.ts';
 import { singleConnectionSSE } from './single-connection-sse.ts';
 
@@ -65,13 +70,24 @@ const limitRefusalsAsValidationErrors: Plugin = {
 /** What the HTTP layer hands to yoga for each request. */
 export type GraphQLServerContext = { actor: Actor | null; authError: Error | null; requestId: string };
 
+/** What the GraphQL door uses: the order service, the database its reads run on, pub/sub, and its settings. */
+export type GraphQLServices = {
+  prisma: PrismaClient;
+  orders: OrderService;
+  pubsub: OrderPubSub;
+  metrics: Pick<Metrics, 'graphqlDuration'>;
+  logger: Logger;
+  config: Pick<Config, 'graphiqlEnabled' | 'introspectionEnabled' | 'isProduction' | 'seedDemoData' | 'jwtSecret'>;
+};
+
 /** One yoga instance per process: its parse and validation caches are shared by every request. */
-export function createGraphQLServer(container: Container) {
+export function createGraphQLServer({ prisma, orders, pubsub, metrics, logger, config }: GraphQLServices) {
+  const queries = createReadQueries(prisma);
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: container.config.graphiqlEnabled,
+    graphiql: config.graphiqlEnabled && (async () => ({ defaultHeaders: await graphiqlHeaders(config) })),
     // CORS is decided once, by the Hono app (closed unless CORS_ORIGINS is set); yoga's default would reflect any origin.
     cors: false,
     renderGraphiQL,
@@ -80,12 +96,14 @@ export function createGraphQLServer(container: Container) {
       actor,
       authError,
       requestId,
-      prisma: container.db.prisma,
-      container,
-      loaders: createLoaders(container.db.prisma, actor),
+      orders,
+      queries,
+      pubsub,
+      loaders: createLoaders(queries, actor),
+      [PRISMA_PLUGIN_CLIENT]: prisma,
     }),
     plugins: [
-      ...(container.config.introspectionEnabled ? [] : [disableIntrospection()]),
+      ...(config.introspectionEnabled ? [] : [disableIntrospection()]),
       singleConnectionSSE('/graphql'),
       EnvelopArmorPlugin({
         maxDepth: {
@@ -104,7 +122,7 @@ export function createGraphQLServer(container: Container) {
         maxDirectives: { n: QUERY_LIMITS.maxDirectives, ...refuseWith(QUERY_LIMIT_CODES.maxDirectives) },
         maxTokens: { n: QUERY_LIMITS.maxTokens, ...refuseWith(QUERY_LIMIT_CODES.maxTokens) },
         // Field suggestions ("did you mean …") stay on outside production: they help while exploring.
-        blockFieldSuggestion: { enabled: container.config.isProduction },
+        blockFieldSuggestion: { enabled: config.isProduction },
       }),
       limitRefusalsAsValidationErrors,
       {
@@ -113,7 +131,7 @@ export function createGraphQLServer(container: Container) {
           const operation = args.document.definitions.find((definition: { kind: string }) => definition.kind === 'OperationDefinition');
           return {
             onExecuteDone() {
-              container.metrics.graphqlDuration.observe(
+              metrics.graphqlDuration.observe(
                 { operation: args.operationName ?? operation?.name?.value ?? 'anonymous', type: operation?.operation ?? 'unknown' },
                 (performance.now() - started) / 1000,
               );
@@ -137,7 +155,7 @@ export function createGraphQLServer(container: Container) {
             extensions: { code: 'BAD_USER_INPUT' },
           });
         }
-        container.logger.error({ err: original }, 'unexpected error in a GraphQL resolver');
+        logger.error({ err: original }, 'unexpected error in a GraphQL resolver');
         return new GraphQLError(message, {
           nodes: isGraphQLError(error) ? error.nodes : undefined,
           path: isGraphQLError(error) ? error.path : undefined,

@@ -5,7 +5,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { GraphiQLOptions } from 'graphql-yoga';
 import { Hono } from 'hono';
+import type { Config } from '../config.ts';
+import { secretKey, signToken } from '../domain/auth.ts';
+import { DEMO_ACTORS } from '../infra/seed.ts';
 
 const require = createRequire(import.meta.url);
 /** A file inside an installed package (the UMD bundles are not in the packages' `exports`). */
@@ -20,7 +24,8 @@ const ASSETS: Record<string, { path: string; type: string }> = {
 
 export const GRAPHIQL_ASSETS_PATH = '/graphiql-assets';
 
-const EXAMPLE_QUERY = `# Add the header {"Authorization": "Bearer <token>"} below (tokens are printed at start-up).
+const EXAMPLE_QUERY = `# Send {"Authorization": "Bearer <token>"} in the headers below (tokens are printed at start-up).
+# In development they already hold customer 1's demo token: run this as it is.
 query MyOrders {
   viewer { role databaseId }
   orders(first: 10) {
@@ -36,8 +41,15 @@ query MyOrders {
 }
 `;
 
-/** The GraphiQL HTML page (yoga's renderGraphiQL). */
-export function renderGraphiQL(): string {
+/** GraphiQL's headers: outside production, customer 1's demo token, so a newcomer's first click runs a query. */
+export async function graphiqlHeaders(config: Pick<Config, 'isProduction' | 'seedDemoData' | 'jwtSecret'>): Promise<string> {
+  const demo = !config.isProduction && config.seedDemoData;
+  const token = demo ? await signToken(DEMO_ACTORS[0]!, secretKey(config.jwtSecret)) : '<paste a token printed at start-up>';
+  return JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2);
+}
+
+/** The GraphiQL HTML page (yoga's renderGraphiQL), with `defaultHeaders` in its headers editor. */
+export function renderGraphiQL({ defaultHeaders }: GraphiQLOptions): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -57,7 +69,7 @@ export function renderGraphiQL(): string {
       React.createElement(GraphiQL, {
         fetcher,
         defaultQuery: ${JSON.stringify(EXAMPLE_QUERY)},
-        defaultHeaders: JSON.stringify({ Authorization: 'Bearer <paste a token printed at start-up>' }, null, 2),
+        defaultHeaders: ${JSON.stringify(defaultHeaders)},
         headerEditorEnabled: true,
         shouldPersistHeaders: true,
         isHeadersEditorEnabled: true,

@@ -4,19 +4,24 @@
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
+import type { Order } from '../generated/prisma/client.ts';
 import type { Redis, RedisConnection } from './redis.ts';
 
-export type OrderChanged = { orderId: number };
+/** The changed order's parties and status: enough for a subscriber to know, without a query, whether it may see it. */
+export type OrderChanged = { orderId: number } & Pick<Order, 'customerId' | 'restaurantId' | 'riderId' | 'status'>;
 
 export type OrderPubSub = ReturnType<typeof createOrderPubSub>['pubsub'];
 
 /** Creates the pub/sub; close() releases its Redis connections. */
 export function createOrderPubSub(redis: RedisConnection, channelPrefix: string) {
   if (redis.kind === 'redis') {
-    const publishClient = guardCommands(redis.duplicate(), ['publish']);
-    const subscribeClient = guardCommands(redis.duplicate(), ['subscribe', 'unsubscribe']);
+    const publishClient = redis.duplicate();
+    const subscribeClient = redis.duplicate();
     const pubsub = createPubSub<{ [topic: string]: [OrderChanged] }>({
-      eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
+      eventTarget: createRedisEventTarget({
+        publishClient: handlingRejections(publishClient, ['publish']),
+        subscribeClient: handlingRejections(subscribeClient, ['subscribe', 'unsubscribe']),
+      }),
     });
     return {
       pubsub: typed(pubsub, channelPrefix),
@@ -33,28 +38,31 @@ export function createOrderPubSub(redis: RedisConnection, channelPrefix: string)
  * createRedisEventTarget drops the promises of publish/subscribe/unsubscribe. While Redis is away they reject
  * (MaxRetriesPerRequestError, ~30 s into the outage), and an unhandled rejection ends a Node process: every process
  * that changed an order during a long Redis outage would exit. A lost change notification is acceptable, a crash is
- * not, so each promise gets a handler (callers that await it still see the failure).
+ * not, so the event target sees `client` through a view whose `commands` handle their promise (callers that await it
+ * still see the failure). The client itself stays as it is: a live connection is shared state.
  */
-function guardCommands(client: Redis, commands: ('publish' | 'subscribe' | 'unsubscribe')[]): Redis {
-  for (const command of commands) {
-    const original = (client[command] as (...args: unknown[]) => Promise<unknown>).bind(client);
-    Object.assign(client, {
-      [command]: (...args: unknown[]) => {
-        const result = original(...args);
+function handlingRejections(client: Redis, commands: readonly ('publish' | 'subscribe' | 'unsubscribe')[]): Redis {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (!commands.includes(property as never)) return value.bind(target);
+      return (...args: unknown[]) => {
+        const result = value.apply(target, args) as Promise<unknown>;
         result.catch(() => {});
         return result;
-      },
-    });
-  }
-  return client;
+      };
+    },
+  });
 }
 
 /** Topic names carry the deployment's prefix, so services sharing one Redis never hear each other. */
 function typed(pubsub: ReturnType<typeof createPubSub<{ [topic: string]: [OrderChanged] }>>, prefix: string) {
   return {
-    publishOrderChanged(order: { id: number; restaurantId: number }) {
-      pubsub.publish(`${prefix}order:${order.id}`, { orderId: order.id });
-      pubsub.publish(`${prefix}restaurant:${order.restaurantId}`, { orderId: order.id });
+    publishOrderChanged({ id, customerId, restaurantId, riderId, status }: { id: number } & Omit<OrderChanged, 'orderId'>) {
+      const event: OrderChanged = { orderId: id, customerId, restaurantId, riderId, status };
+      pubsub.publish(`${prefix}order:${id}`, event);
+      pubsub.publish(`${prefix}restaurant:${restaurantId}`, event);
     },
     orderChanges: (orderId: number) => pubsub.subscribe(`${prefix}order:${orderId}`),
     restaurantOrderChanges: (restaurantId: number) => pubsub.subscribe(`${prefix}restaurant:${restaurantId}`),

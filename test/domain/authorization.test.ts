@@ -4,20 +4,15 @@
  * it is visible but not the actor's action, success otherwise. Plus the reads, per role.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import { ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError, VersionConflictError } from '../../src/domain/errors.ts';
 import { getVisibleOrder, listVisibleOrders, type OrderWithItems } from '../../src/domain/orders/order.queries.ts';
 import type { OrderActionName, OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
-import { backend, DEMO, MENU, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, MENU, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
+const service = setUpTestService();
 
 type Role = keyof typeof DEMO;
 type Outcome = 'ok' | 'not_found' | 'forbidden';

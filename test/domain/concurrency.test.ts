@@ -3,28 +3,30 @@
  * succeeds, the others get VersionConflictError (412) or InvalidTransitionError (409), and what is stored is what the
  * winner was told.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import { InvalidTransitionError, VersionConflictError } from '../../src/domain/errors.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { commitOrderChange } from '../../src/domain/orders/order-change.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
+// The compare-and-swap statement, wrapped so that a test can hold it back; it runs unchanged otherwise.
+vi.mock(import('../../src/domain/orders/order-change.ts'), async (original) => {
+  const actual = await original();
+  return { ...actual, commitOrderChange: vi.fn(actual.commitOrderChange) };
 });
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
-afterEach(() => vi.restoreAllMocks());
+
+const service = setUpTestService();
+afterEach(() => vi.mocked(commitOrderChange).mockReset());
 
 /**
  * Holds the first `parties` compare-and-swap writes until all of them have arrived, so every racer has read the same
  * version before anyone writes: the race is then decided by the database, not by scheduling luck.
  */
 function collideAtWrite(parties: number) {
-  const orders = service.container.orders as unknown as { write: (...args: unknown[]) => Promise<unknown> };
-  const original = orders.write.bind(orders);
+  const commit = vi.mocked(commitOrderChange);
+  const original = commit.getMockImplementation()!;
   let arrived = 0;
   let open!: () => void;
   const gate = new Promise<void>((resolve) => {
@@ -32,7 +34,7 @@ function collideAtWrite(parties: number) {
   });
   // Never hang a test if fewer racers get that far.
   const fallback = setTimeout(open, 5_000);
-  vi.spyOn(orders, 'write').mockImplementation(async (...args: unknown[]) => {
+  commit.mockImplementation(async (...args) => {
     if (arrived < parties) {
       arrived += 1;
       if (arrived === parties) {

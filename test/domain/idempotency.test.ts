@@ -3,7 +3,7 @@
  * outcome, refuses another request under the same key, and records nothing for a refused request.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
@@ -12,46 +12,16 @@ import {
   VersionConflictError,
 } from '../../src/domain/errors.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
-import { backend, DEMO, MENU, startTestService, type TestService } from '../support/harness.ts';
-import { orderIn, placeOrder } from '../support/orders.ts';
+import { backend, DEMO, MENU, setUpTestService } from '../support/harness.ts';
+import { holdCharges, orderIn, placeOrder } from '../support/orders.ts';
 import { countStatements } from '../support/sql-counter.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
+const service = setUpTestService();
 afterEach(() => vi.restoreAllMocks());
 
 const prisma = () => service.container.db.prisma;
 const orders = () => service.container.orders;
 const paymentRows = (orderId?: number) => prisma().payment.count(orderId === undefined ? undefined : { where: { orderId } });
-/**
- * Holds the simulated gateway until `release()`: the request inside it keeps its key locked meanwhile.
- * Without holding, the gateway answers at once.
- */
-function heldGateway(hold: boolean) {
-  const gateway = service.container.payments.provider;
-  const charge = gateway.charge.bind(gateway);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  if (!hold) release();
-  const fallback = setTimeout(release, 10_000); // never hang the test
-  const spy = vi.spyOn(gateway, 'charge').mockImplementation(async (request) => {
-    await gate;
-    return charge(request);
-  });
-  return {
-    spy,
-    release: () => {
-      clearTimeout(fallback);
-      release();
-    },
-  };
-}
 const payRecords = () => prisma().idempotencyRecord.count({ where: { operation: 'pay' } });
 
 describe(`idempotency keys (${backend})`, () => {
@@ -70,7 +40,8 @@ describe(`idempotency keys (${backend})`, () => {
         paymentMethod: 'card',
         amount: order.totalAmount,
       });
-    const gateway = heldGateway(hold);
+    const gateway = holdCharges(service);
+    if (!hold) gateway.release();
     // When holding, the gateway lets the one executing request go once the 19 others have been answered.
     let answered = 0;
     const calls = Array.from({ length: 20 }, () =>

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
 import { ORDER_STATUSES } from '../../src/domain/orders/order-state-machine.ts';
-import { backend, startTestService, type TestService } from '../support/harness.ts';
+import { backend, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 const invariantsBroken = async () => (await findViolations(service.container.db.prisma)).map((violation) => violation.invariant);
 

@@ -4,18 +4,13 @@
  * the order, its history and its payment stay exactly as they were.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isIdempotencyRecordConflict } from '../../src/domain/idempotency.ts';
+import { describe, expect, it } from 'vitest';
+import { isKeyConflict } from '../../src/domain/idempotency.ts';
 import { commitOrderChange, type OrderChange } from '../../src/domain/orders/order-change.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
+const service = setUpTestService();
 
 const prisma = () => service.container.db.prisma;
 
@@ -88,7 +83,7 @@ describe(`the action write (${backend})`, () => {
     const before = await stateOf(second.id);
 
     const refused = await commitOrderChange(prisma(), cancellation(second.id, second.version, key)).catch((error: unknown) => error);
-    expect(isIdempotencyRecordConflict(refused)).toBe(true);
+    expect(isKeyConflict(refused)).toBe(true);
     // Not cancelled, no event, no refund: the update and the inserts before the refused one are gone too.
     expect(await stateOf(second.id)).toEqual(before);
     expect(before).toMatchObject({ status: 'pending_acceptance', payments: 1, refunds: 0 });

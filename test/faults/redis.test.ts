@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Actor } from '../../src/domain/auth.ts';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
 import type { ChargeRequest } from '../../src/domain/payments/payment-provider.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 import { freePort } from '../support/server-process.ts';
 
@@ -92,7 +92,6 @@ class PrivateRedis {
 }
 
 let redis: PrivateRedis;
-let service: TestService;
 /** Gateway latency for the current test, and every charge that reached the gateway. */
 let gatewayDelayMs = 0;
 let charges: ChargeRequest[] = [];
@@ -109,7 +108,10 @@ runIfRedis(`Redis faults on a private redis-server (${backend})`, () => {
   beforeAll(async () => {
     redis = new PrivateRedis(await freePort());
     await redis.start();
-    service = await startTestService({ REDIS_URL: redis.url });
+  });
+  afterAll(() => redis?.kill());
+  const service = setUpTestService(() => ({ REDIS_URL: redis.url }), { resetEach: false });
+  beforeAll(() => {
     expect(service.container.redis.kind).toBe('redis');
     // A slow payment provider: the provider client is wrapped, so every charge is counted and may be held.
     const provider = service.container.payments.provider;
@@ -120,13 +122,8 @@ runIfRedis(`Redis faults on a private redis-server (${backend})`, () => {
       return charge(request);
     };
     process.on('unhandledRejection', onUnhandled);
-  }, 120_000);
-
-  afterAll(async () => {
-    process.off('unhandledRejection', onUnhandled);
-    await service?.close();
-    await redis?.kill();
   });
+  afterAll(() => process.off('unhandledRejection', onUnhandled));
 
   beforeEach(async () => {
     if (!redis.running) await redis.start();

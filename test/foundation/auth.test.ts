@@ -1,16 +1,14 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { secretKey, signToken } from '../../src/domain/auth.ts';
 import { UnauthenticatedError } from '../../src/domain/errors.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 let key: Uint8Array;
-beforeAll(async () => {
-  service = await startTestService();
+beforeAll(() => {
   key = secretKey(service.config.jwtSecret);
 });
-afterAll(async () => service?.close());
 
 const authenticate = (header: string | undefined) => service.container.authenticator.authenticate(header);
 const bearer = (token: string) => `Bearer ${token}`;

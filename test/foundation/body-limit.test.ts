@@ -9,16 +9,15 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../src/http/body-limit.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 let server: ServerType;
 let port: number;
 let authorization: string;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 beforeAll(async () => {
-  service = await startTestService();
   authorization = `Bearer ${await service.token(DEMO.customer1)}`;
   server = serve({ fetch: service.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
@@ -27,7 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   agent.destroy();
   await new Promise((resolve) => server?.close(resolve));
-  await service?.close();
 });
 
 type Sent = { status: number; connection: string | undefined; body: string; reusedSocket: boolean };

@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, setUpTestService } from '../support/harness.ts';
 
 describe(`health and readiness (${backend})`, () => {
-  let service: TestService;
-  beforeAll(async () => {
-    service = await startTestService();
-  });
-  afterAll(async () => service?.close());
+  const service = setUpTestService({}, { resetEach: false });
 
   it('is alive and ready when the database and Redis answer', async () => {
     expect((await service.app.request('/healthz')).status).toBe(200);
@@ -22,12 +18,8 @@ describe(`health and readiness (${backend})`, () => {
 });
 
 describe('readiness without Redis', () => {
-  let service: TestService;
-  beforeAll(async () => {
-    // Nothing listens on port 1: the service must start, stay alive, and say it is not ready.
-    service = await startTestService({ REDIS_URL: 'redis://127.0.0.1:1' });
-  });
-  afterAll(async () => service?.close());
+  // Nothing listens on port 1: the service must start, stay alive, and say it is not ready.
+  const service = setUpTestService({ REDIS_URL: 'redis://127.0.0.1:1' }, { resetEach: false });
 
   it('answers 503 from /readyz and 200 from /healthz', async () => {
     expect((await service.app.request('/healthz')).status).toBe(200);

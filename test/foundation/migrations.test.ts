@@ -7,7 +7,7 @@ import { type Database, openDatabase } from '../../src/infra/db.ts';
 import { migrate, readMigrations } from '../../src/infra/migrate.ts';
 import { seedDemoData } from '../../src/infra/seed.ts';
 import { backend, createScratchDatabase } from '../support/harness.ts';
-import { allocatePort } from '../support/server-process.ts';
+import { freePort } from '../support/server-process.ts';
 
 const migrationNames = readMigrations().map((migration) => migration.name);
 
@@ -111,7 +111,7 @@ describe.runIf(backend === 'postgres')('three server processes started together 
   it('all become ready and record each migration exactly once', { timeout: 120_000 }, async () => {
     const scratch = await createScratchDatabase();
     drop = scratch.drop;
-    const ports = [allocatePort(), allocatePort(), allocatePort()];
+    const ports = [await freePort(), await freePort(), await freePort()];
     for (const port of ports) {
       children.push(
         spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {

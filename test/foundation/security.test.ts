@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 
 const introspection = '{ __schema { queryType { name } } }';
 
 describe(`security defaults (${backend})`, () => {
-  let service: TestService;
-  beforeAll(async () => {
-    service = await startTestService();
-  });
-  afterAll(async () => service?.close());
+  const service = setUpTestService({}, { resetEach: false });
 
   it('sends secure headers', async () => {
     const response = await service.app.request('/healthz');
@@ -33,15 +29,10 @@ describe(`security defaults (${backend})`, () => {
 });
 
 describe('production defaults', () => {
-  let service: TestService;
-  beforeAll(async () => {
-    service = await startTestService({
-      NODE_ENV: 'production',
-      JWT_SECRET: 'a-production-secret-of-32-characters!!',
-      CORS_ORIGINS: 'https://app.quickeats.example',
-    });
-  });
-  afterAll(async () => service?.close());
+  const service = setUpTestService(
+    { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-32-characters!!', CORS_ORIGINS: 'https://app.quickeats.example' },
+    { resetEach: false },
+  );
 
   it('turns GraphiQL and introspection off', async () => {
     const page = await service.app.request('/graphql', { headers: { accept: 'text/html' } });

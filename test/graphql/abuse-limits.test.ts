@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QUERY_LIMIT_CODES, QUERY_LIMITS } from '../../src/graphql/yoga.ts';
 import { deepQuery, deepQueryInFragments } from '../support/deep-queries.ts';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
+const service = setUpTestService({}, { resetEach: false });
 
 describe(`GraphQL abuse limits (${backend})`, () => {
   it('answers the ordinary order list', async () => {

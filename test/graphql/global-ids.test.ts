@@ -6,18 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 let orderId: number;
 beforeAll(async () => {
-  service = await startTestService();
   await service.reset();
   orderId = (await orderIn(service, 'pending_acceptance')).id;
 });
-afterAll(async () => service?.close());
 
 describe(`global ids and plain database ids (${backend})`, () => {
   it('order(id:), restaurant(id:) and rider(id:) take either', async () => {

@@ -5,18 +5,16 @@
  * the limit. graphql-armor's own refusals were 200s with no code, their messages starting "Syntax Error:".
  */
 import { auditServer } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { QUERY_LIMIT_CODES, QUERY_LIMITS } from '../../src/graphql/yoga.ts';
 import { deepQuery } from '../support/deep-queries.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 let authorization: string;
 beforeAll(async () => {
-  service = await startTestService();
   authorization = `Bearer ${await service.token(DEMO.admin)}`;
 });
-afterAll(async () => service?.close());
 
 /** One document per limit, each over that limit only. */
 const OVER_THE_LIMIT: Record<keyof typeof QUERY_LIMITS, string> = {

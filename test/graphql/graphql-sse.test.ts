@@ -13,16 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import { QUERY_LIMIT_CODES, QUERY_LIMITS } from '../../src/graphql/yoga.ts';
 import { deepQuery } from '../support/deep-queries.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 let server: ServerType;
 let url: string;
 const clients: Client<boolean>[] = [];
 
 beforeAll(async () => {
-  service = await startTestService();
   await service.reset();
   server = serve({ fetch: service.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
@@ -32,7 +31,6 @@ afterAll(async () => {
   for (const client of clients) client.dispose();
   (server as Server | undefined)?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  await service?.close();
 });
 
 const ORDER_UPDATED = 'subscription($id: ID!) { orderUpdated(orderId: $id) { status version } }';

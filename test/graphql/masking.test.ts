@@ -2,16 +2,11 @@
  * Unexpected errors are masked for clients (STYLE §6): "Unexpected error." with code INTERNAL_SERVER_ERROR, nothing of
  * the original message or stack. Domain errors stay data, and deliberate GraphQL errors keep their message.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 import { orderIn, placeOrder } from '../support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
+const service = setUpTestService();
 afterEach(() => vi.restoreAllMocks());
 
 const SECRET = 'secret detail: password=hunter2 at /srv/app/db.ts';

@@ -3,17 +3,12 @@
  * N = 1 and N = 100. Counted on the wire (every statement Prisma sends), not estimated.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OrderWithItems } from '../../src/domain/orders/order.queries.ts';
-import { backend, DEMO, graphql, MENU, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, graphql, MENU, setUpTestService } from '../support/harness.ts';
 import { countStatements } from '../support/sql-counter.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
+const service = setUpTestService();
 
 const FULL = `query($first: Int!) {
   orders(first: $first) {

@@ -5,17 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Actor, secretKey, signToken } from '../../src/domain/auth.ts';
-import { backend, DEMO, graphql, MENU, startTestService, type TestService } from '../support/harness.ts';
-import { orderIn, placeOrder } from '../support/orders.ts';
+import { backend, DEMO, graphql, MENU, setUpTestService } from '../support/harness.ts';
+import { holdCharges, orderIn, placeOrder } from '../support/orders.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(() => service?.close());
-beforeEach(() => service.reset());
+const service = setUpTestService();
 afterEach(() => vi.restoreAllMocks());
 
 const ORDER_FIELDS = 'id databaseId status version totalAmount items { name quantity unitPrice lineTotal menuItem { databaseId } }';
@@ -217,22 +212,8 @@ describe(`GraphQL orders (${backend})`, () => {
 
   it('IdempotencyKeyInProgressError while the first request with the key still runs', async () => {
     const order = await placeOrder(service);
-    const gateway = service.container.payments.provider;
-    const charge = gateway.charge.bind(gateway);
     // The first request stops inside the gateway, holding its key, until the second has been answered.
-    let entered!: () => void;
-    let release!: () => void;
-    const inGateway = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    vi.spyOn(gateway, 'charge').mockImplementation(async (request) => {
-      entered();
-      await gate;
-      return charge(request);
-    });
+    const { entered: inGateway, release } = holdCharges(service);
     const input = { idempotencyKey: 'gql-busy', paymentMethod: 'card', amount: order.totalAmount };
     const first = graphql(service, DEMO.customer1, PAY, { id: orderGid(order.id), v: 1, input });
     await inGateway;

@@ -20,8 +20,8 @@ import {
   fetchQuery,
   getSelector,
   Network,
-  RecordSource,
   type ReaderFragment,
+  RecordSource,
   Store,
 } from 'relay-runtime';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 beforeAll(async () => {
-  service = await startTestService();
   await service.reset();
   // Rider 1 claims an order of customer 1 at restaurant 1, then reports where it is.
   await orderIn(service, 'preparing', { withRider: true });
@@ -16,7 +15,6 @@ beforeAll(async () => {
   );
   expect(moved.data.updateRiderLocation.__typename).toBe('UpdateRiderLocationSuccess');
 });
-afterAll(async () => service?.close());
 
 const locationSeenBy = async (actor: Actor) =>
   (await graphql(service, actor, '{ rider(id: "1") { name currentLocation { lat lng } } }')).data.rider.currentLocation;

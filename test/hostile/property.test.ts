@@ -14,10 +14,10 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, secretKey, signToken } from '../../src/domain/auth.ts';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
-import { backend, DEMO, MENU, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, MENU, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 /** Ids of real orders in assorted states, so generated requests also reach the deeper layers. */
 let orderIds: number[] = [];
 /** Authorization header values by label (undefined: no header). */
@@ -29,7 +29,6 @@ const statuses = new Map<string, number>();
 const FC_PARAMS = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {};
 
 beforeAll(async () => {
-  service = await startTestService();
   const orders = await Promise.all([
     orderIn(service, 'pending_payment'),
     orderIn(service, 'pending_payment'),
@@ -75,16 +74,12 @@ beforeAll(async () => {
   for (const [label, value] of entries) auth.set(label, value);
 }, 120_000);
 
-afterAll(async () => {
-  if (service) {
-    // eslint-disable-next-line no-console
-    const histogram = [...statuses]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, count]) => `${key}×${count}`)
-      .join(' ');
-    console.info(`[hostile/property] ${cases} generated requests on ${backend}: ${histogram}`);
-    await service.close();
-  }
+afterAll(() => {
+  const histogram = [...statuses]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, count]) => `${key}×${count}`)
+    .join(' ');
+  console.info(`[hostile/property] ${cases} generated requests on ${backend}: ${histogram}`);
 });
 
 // ─── Generators ────────────────────────────────────────────────────────────────────────────────────────────────

@@ -7,33 +7,28 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
 import { reconcilePayments } from '../../src/domain/payments/reconcile.ts';
-import { rest } from '../rest/rest-client.ts';
 import { type FakePaymentProvider, startFakePaymentProvider } from '../support/fake-payment-provider.ts';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 import { placeOrder } from '../support/orders.ts';
+import { rest } from '../support/rest-client.ts';
 
 let provider: FakePaymentProvider;
 /** How long the provider works on a charge while holding its key (a second request with the key meets 409). */
 let chargeProcessingMs = 0;
-let service: TestService;
 const removeFaults: (() => void)[] = [];
 
 beforeAll(async () => {
   provider = await startFakePaymentProvider({ processingDelayMs: ({ path }) => (path === '/v1/payment_intents' ? chargeProcessingMs : 0) });
-  // A short timeout keeps the attempt lease (3 × timeout + 5 s) and so the recovery tests short.
-  service = await startTestService({
-    PAYMENT_PROVIDER_URL: provider.url,
-    PAYMENT_PROVIDER_KEY: provider.secretKey,
-    PAYMENT_PROVIDER_TIMEOUT_MS: '1000',
-  });
-}, 120_000);
-afterAll(async () => {
-  await service?.close();
-  await provider?.close();
 });
+afterAll(() => provider?.close());
+// A short timeout keeps the attempt lease (3 × timeout + 5 s) and so the recovery tests short.
+const service = setUpTestService(() => ({
+  PAYMENT_PROVIDER_URL: provider.url,
+  PAYMENT_PROVIDER_KEY: provider.secretKey,
+  PAYMENT_PROVIDER_TIMEOUT_MS: '1000',
+}));
 let firstOrderId = 0;
 beforeEach(async () => {
-  await service.reset();
   // The provider outlives reset(), which restarts ids: give every test fresh order ids, so that charges of an
   // earlier test's order 1 are never taken for this test's.
   firstOrderId += 1_000;

@@ -11,7 +11,7 @@ import { type Actor, secretKey, signToken } from '../../src/domain/auth.ts';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
 import { openDatabase } from '../../src/infra/db.ts';
 import { backend, createScratchDatabase, DEMO } from '../support/harness.ts';
-import { allocatePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
+import { freePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
 const JWT_SECRET = 'crash-test-secret-of-at-least-32-chars!';
 const PAY = `mutation($id: ID!, $v: Int!, $key: String!, $amount: Int!) {
@@ -31,7 +31,7 @@ describe(`crash mid-payment (${backend})`, () => {
     if (scratch) cleanups.push(scratch.drop);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-pglite-'));
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const port = allocatePort();
+    const port = await freePort();
     const env = {
       PORT: String(port),
       JWT_SECRET,

@@ -7,22 +7,21 @@
 import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
-import { createBody, type RestResponse, rest } from './rest-client.ts';
+import { createBody, type RestResponse, rest } from '../support/rest-client.ts';
 
 /** Every own property name of Object.prototype, `__proto__`, `constructor` and `toString` among them. */
 const NAMES = Object.getOwnPropertyNames(Object.prototype);
 const PROTOTYPE_BEFORE = [...NAMES];
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 let validateProblem: (body: unknown) => boolean;
 let validateLegacyError: (body: unknown) => boolean;
 let orderId: number;
 
 beforeAll(async () => {
-  service = await startTestService();
   const document = (await rest(service, null, 'GET', '/api/openapi.json')).body;
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
   ajv.addSchema({ $id: 'openapi.json', components: document.components });
@@ -31,7 +30,6 @@ beforeAll(async () => {
   await service.reset();
   orderId = (await orderIn(service, 'pending_payment')).id;
 });
-afterAll(async () => service?.close());
 
 /** A body with `name` as a key, written as JSON text (JSON.stringify of an object could not hold `__proto__`). */
 const withKey = (json: string, name: string, value = '1') => `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"${name}":${value}}`;

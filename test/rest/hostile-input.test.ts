@@ -1,15 +1,10 @@
 /** Hostile input (SPEC §7): every kind of bad request gets a clear 4xx — never a 5xx, never a partial write. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
-import { createBody, rest, storedOrder } from './rest-client.ts';
+import { createBody, rest, storedOrder } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 type Case = { name: string; method: string; path: string; body?: string; headers?: Record<string, string>; expected: number };
 

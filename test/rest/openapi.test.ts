@@ -1,14 +1,10 @@
 /** The OpenAPI 3.1 document is generated from the routes: it validates, and it lists exactly the routes /api serves. */
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, startTestService, type TestService } from '../support/harness.ts';
-import { rest } from './rest-client.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, setUpTestService } from '../support/harness.ts';
+import { rest } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
+const service = setUpTestService({}, { resetEach: false });
 
 type Operation = { deprecated?: boolean; security?: unknown[]; responses: Record<string, unknown>; operationId?: string };
 type Document = { openapi: string; servers: { url: string }[]; paths: Record<string, Record<string, Operation>> };

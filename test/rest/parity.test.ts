@@ -2,20 +2,15 @@
  * Parity of REST v2 and GraphQL (SPEC §4/§5): both call the same service, so the same command leaves the same stored
  * state, and each GraphQL error type is the REST status SPEC pairs it with, with the same code and context.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { V2_ACTION_PATHS } from '../../rest-compat/v2/serialize.ts';
 import type { Actor } from '../../src/domain/auth.ts';
 import type { OrderActionName } from '../../src/domain/orders/order-state-machine.ts';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
 import { orderIn, placeOrder } from '../support/orders.ts';
-import { etag, rest } from './rest-client.ts';
+import { etag, rest } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 /** GraphQL mutation and input type per action. */
 const MUTATIONS: Record<OrderActionName, string> = {

@@ -1,14 +1,10 @@
 /** Per-actor rate limiting on /api (SPEC §7): 429 with Retry-After, in each version's own error format. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
-import { rest } from './rest-client.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
+import { rest } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  // 6 per minute is a budget of one request per 10 s window.
-  service = await startTestService({ RATE_LIMIT_PER_MINUTE: '6' });
-});
-afterAll(async () => service?.close());
+// 6 per minute is a budget of one request per 10 s window.
+const service = setUpTestService({ RATE_LIMIT_PER_MINUTE: '6' }, { resetEach: false });
 
 describe(`REST rate limiting (${backend})`, () => {
   it('refuses an actor over its budget with 429 and Retry-After; other actors are unaffected', async () => {

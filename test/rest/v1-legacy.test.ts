@@ -1,15 +1,10 @@
 /** REST v1 (SPEC §6): legacy status PUT/PATCH without If-Match yet without lost updates, pay, create, deprecation headers. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
-import { createBody, type RestResponse, rest, storedOrder } from './rest-client.ts';
+import { createBody, type RestResponse, rest, storedOrder } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 const put = (actor: (typeof DEMO)[keyof typeof DEMO], id: number | string, status: unknown, method = 'PUT') =>
   rest(service, actor, method, `/api/v1/orders/${id}`, { json: { status } });

@@ -1,15 +1,10 @@
 /** REST v2 conditional requests (SPEC §5): If-Match on every action, ETags, If-None-Match, and their precedence. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
-import { createBody, etag, rest, storedOrder } from './rest-client.ts';
+import { createBody, etag, rest, storedOrder } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 const accept = (id: number, headers: Record<string, string> = {}) =>
   rest(service, DEMO.restaurant1, 'POST', `/api/v2/orders/${id}/acceptance`, { headers });

@@ -1,16 +1,12 @@
 /** REST v2 Idempotency-Key (SPEC §5): required where it must be, replays, reuse, in-flight, concurrency, one store with GraphQL. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
-import { backend, DEMO, graphql, startTestService, type TestService } from '../support/harness.ts';
-import { orderIn } from '../support/orders.ts';
-import { createBody, etag, type RestResponse, rest, storedOrder } from './rest-client.ts';
+import { backend, DEMO, graphql, setUpTestService } from '../support/harness.ts';
+import { holdCharges, orderIn } from '../support/orders.ts';
+import { createBody, etag, type RestResponse, rest, storedOrder } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
+afterEach(() => vi.restoreAllMocks());
 
 const PAY_ORDER = `mutation($orderId: ID!, $v: Int!, $input: PayOrderInput!) {
   payOrder(orderId: $orderId, expectedVersion: $v, input: $input) {
@@ -150,22 +146,17 @@ describe(`REST v2 Idempotency-Key (${backend})`, () => {
 
   it('409 with Retry-After: 1 while the first request with the key is still running', async () => {
     const order = await orderIn(service, 'pending_payment');
-    // Hold the key's in-flight lock exactly as a running first request would.
-    const started = await service.container.idempotency.begin({
-      actor: DEMO.customer1,
-      key: 'in-flight',
-      operation: 'pay',
-      orderId: order.id,
-      payload: { paymentMethod: 'card', amount: 22_000 },
-    });
-    if (!('release' in started)) throw new Error('expected to hold the lock of a fresh key');
-    const { release } = started;
+    // A first request with the key holds it while the provider keeps it waiting.
+    const { entered: inProvider, release } = holdCharges(service);
+    const first = pay(order.id, 'in-flight');
+    await inProvider;
     const blocked = await pay(order.id, 'in-flight');
     expect(blocked.status).toBe(409);
     expect(blocked.headers.get('retry-after')).toBe('1');
     expect(blocked.body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_PROGRESS' });
     expect(await paymentsOf(order.id)).toEqual([]);
-    await release();
+    release();
+    await first;
     expect((await pay(order.id, 'in-flight')).status).toBe(200);
   });
 

@@ -1,15 +1,10 @@
 /** REST v2: an order's whole life over HTTP, each step's status, ETag and version; and the side paths. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
-import { createBody, etag, rest, storedOrder } from './rest-client.ts';
+import { createBody, etag, rest, storedOrder } from '../support/rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 describe(`REST v2 life cycle (${backend})`, () => {
   it('walks an order from creation to delivery, each step with its status, ETag and version', async () => {

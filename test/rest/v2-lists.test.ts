@@ -1,16 +1,11 @@
 /** REST v2 lists (SPEC §5): order, paging, filters, `include` with each related row once, and no N+1. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn, placeOrder } from '../support/orders.ts';
+import { rest } from '../support/rest-client.ts';
 import { countStatements } from '../support/sql-counter.ts';
-import { rest } from './rest-client.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => service?.close());
-beforeEach(async () => service.reset());
+const service = setUpTestService();
 
 const ids = (body: { results: { id: number }[] }) => body.results.map((order) => order.id);
 

@@ -18,16 +18,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type GraphQLNamedType, getNamedType, isInterfaceType, isObjectType, isUnionType, type GraphQLField as SchemaField } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import type { OrderWithItems } from '../../src/domain/orders/order.queries.ts';
 import type { OrderActionName, OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
 import { schema } from '../../src/graphql/schema.ts';
-import { createBody, etag, type RestOptions, type RestResponse, rest, storedOrder } from '../rest/rest-client.ts';
-import { backend, DEMO, startTestService, type TestService } from '../support/harness.ts';
+import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
+import { createBody, etag, type RestOptions, type RestResponse, rest, storedOrder } from '../support/rest-client.ts';
 
-let service: TestService;
+const service = setUpTestService({}, { resetEach: false });
 
 type Role = keyof typeof DEMO;
 const ROLES = Object.keys(DEMO) as Role[];
@@ -98,10 +98,8 @@ async function orderLike(spec: FixtureSpec): Promise<OrderWithItems> {
 }
 
 beforeAll(async () => {
-  service = await startTestService();
   for (const name of FIXTURE_NAMES) fx[name] = await orderLike(FIXTURES[name]);
 });
-afterAll(() => service?.close());
 
 /** An action refused (or a probe without credentials) must leave the stored order exactly as it was. */
 async function expectUnchanged(order: OrderWithItems, because: string) {

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Container, createContainer } from '../../src/container.ts';
@@ -28,6 +29,9 @@ export const DEMO = {
 
 /** Menu items of the seed: restaurant 1 has items 1–3 available and 4 unavailable; restaurant 2 has 5–7. */
 export const MENU = { r1: [1, 2, 3], r1Unavailable: 4, r2: [5, 6, 7] } as const;
+
+/** Environment variables for a test service. */
+type Env = Record<string, string | undefined>;
 
 export type TestService = {
   config: Config;
@@ -68,7 +72,7 @@ export async function createScratchDatabase(): Promise<{ url: string; drop(): Pr
 }
 
 /** The configuration a test service runs with; `overrides` are environment variables. */
-export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
+export function testConfig(overrides: Env = {}): Config {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -82,7 +86,7 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
 }
 
 /** Starts a migrated, seeded service for one test file. Call close() in afterAll. */
-export async function startTestService(overrides: Record<string, string | undefined> = {}): Promise<TestService> {
+export async function startTestService(overrides: Env = {}): Promise<TestService> {
   const scratch = backend === 'postgres' ? await createScratchDatabase() : null;
   const config = testConfig({ DATABASE_URL: scratch?.url, ...overrides });
   const container = await createContainer(config, { logger: createLogger(config.logLevel) });
@@ -109,6 +113,24 @@ export async function startTestService(overrides: Record<string, string | undefi
       await scratch?.drop();
     },
   };
+}
+
+/**
+ * The test file's service: started in beforeAll (with `env`, or what `env()` returns once earlier hooks have run),
+ * reset before each test unless `resetEach` is false, closed in afterAll. Reading it before beforeAll has run throws.
+ */
+export function setUpTestService(env: Env | (() => Env) = {}, { resetEach = true } = {}): TestService {
+  let started: TestService | undefined;
+  const current = () => {
+    if (!started) throw new Error('the test service starts in beforeAll');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startTestService(typeof env === 'function' ? env() : env);
+  });
+  afterAll(() => started?.close());
+  if (resetEach) beforeEach(() => current().reset());
+  return new Proxy({} as TestService, { get: (_, property) => current()[property as keyof TestService] });
 }
 
 /** Sends a GraphQL operation through app.request (no port) and returns the parsed JSON body. */

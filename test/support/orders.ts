@@ -1,5 +1,6 @@
 /** Test helpers that put orders into a given state through the real service (never by writing rows). */
 import { randomUUID } from 'node:crypto';
+import { vi } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import type { OrderWithItems } from '../../src/domain/orders/order.queries.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
@@ -89,4 +90,35 @@ export async function orderIn(
   }
   if (order.status !== status) throw new Error(`orderIn: reached ${order.status}, wanted ${status}`);
   return order;
+}
+
+/**
+ * Holds every charge at the payment provider until `release()` (or 10 s, so that no test hangs): a request inside it
+ * keeps its idempotency key meanwhile. `entered` resolves when the first charge arrives; `spy` sees every charge.
+ */
+export function holdCharges(service: TestService) {
+  const provider = service.container.payments.provider;
+  const charge = provider.charge.bind(provider);
+  let arrive!: () => void;
+  let release!: () => void;
+  const entered = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const fallback = setTimeout(release, 10_000);
+  const spy = vi.spyOn(provider, 'charge').mockImplementation(async (request) => {
+    arrive();
+    await gate;
+    return charge(request);
+  });
+  return {
+    spy,
+    entered,
+    release: () => {
+      clearTimeout(fallback);
+      release();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 /** Real server processes on loopback ports, for multi-process, shutdown and crash tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import getPort from 'get-port';
 
 export type ServerProcess = {
   url: string;
@@ -14,29 +14,11 @@ export type ServerProcess = {
 // client socket) can never be holding the port we hand to a server; each worker process starts at its own offset.
 const FIRST_PORT = 20_000;
 const PORTS = 12_000;
-let nextPort = FIRST_PORT + ((process.pid * 16) % PORTS);
+const offset = (process.pid * 16) % PORTS;
+const candidates = Array.from({ length: PORTS }, (_, index) => FIRST_PORT + ((offset + index) % PORTS));
 
-/** A port for a server process: unique within this worker, outside the ephemeral range. */
-export const allocatePort = () => {
-  const port = nextPort;
-  nextPort = FIRST_PORT + ((nextPort - FIRST_PORT + 1) % PORTS);
-  return port;
-};
-
-/** The next port from `allocatePort` that nothing is listening on right now. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = allocatePort();
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) =>
-      server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)),
-    );
-    if (bound) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      return port;
-    }
-  }
-}
+/** A port nothing listens on right now, outside the ephemeral range, never handed out twice in this process. */
+export const freePort = () => getPort({ port: candidates, reserve: true });
 
 /**
  * Starts `src/server.ts` with `env` and waits until /readyz answers 200. When the caller did not pin
@@ -46,7 +28,7 @@ export async function startServerProcess(env: Record<string, string | undefined>
   if (env.PORT !== undefined) return startOnce(env, Number(env.PORT), timeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(env, allocatePort(), timeoutMs);
+      return await startOnce(env, await freePort(), timeoutMs);
     } catch (error) {
       if (attempt >= 5 || !String(error).includes('EADDRINUSE')) throw error;
     }

@@ -6,29 +6,26 @@
  */
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
-import { ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError } from '../errors.ts';
+import { InvalidTransitionError, ValidationError } from '../errors.ts';
 import { loadOrder, type OrderWithItems } from './order.queries.ts';
 import type { OrderService } from './order.service.ts';
-import { canSeeFor, isActorsAction } from './order-access.ts';
-import { ORDER_STATUSES, type OrderActionName, type OrderStatusName } from './order-state-machine.ts';
+import { ORDER_STATUSES, type OrderStatusName } from './order-state-machine.ts';
 
-/** The v1 target statuses and the action each one means. Statuses missing here have no action leading to them. */
-export const LEGACY_STATUS_ACTIONS = {
-  cancelled: 'cancel',
-  preparing: 'accept',
-  rejected: 'reject',
-  ready_for_pickup: 'complete_preparation',
-  in_transit: 'pick_up',
-  delivered: 'deliver',
-} as const satisfies Partial<Record<OrderStatusName, OrderActionName>>;
-
-export type LegacyTargetStatus = keyof typeof LEGACY_STATUS_ACTIONS;
+/** The v1 target statuses and the action each one runs. Statuses missing here have no action leading to them. */
+const LEGACY_STATUS_ACTIONS = {
+  cancelled: 'cancelOrder',
+  preparing: 'acceptOrder',
+  rejected: 'rejectOrder',
+  ready_for_pickup: 'completeOrderPreparation',
+  in_transit: 'pickUpOrder',
+  delivered: 'deliverOrder',
+} as const satisfies Partial<Record<OrderStatusName, keyof OrderService>>;
 
 const TARGETS = Object.keys(LEGACY_STATUS_ACTIONS).join(', ');
 
 /** The action a v1 target status stands for; ValidationError for a status no action leads to, or an unknown one. */
-export function legacyActionFor(target: string): OrderActionName {
-  if (Object.hasOwn(LEGACY_STATUS_ACTIONS, target)) return LEGACY_STATUS_ACTIONS[target as LegacyTargetStatus];
+function legacyActionFor(target: string) {
+  if (Object.hasOwn(LEGACY_STATUS_ACTIONS, target)) return LEGACY_STATUS_ACTIONS[target as keyof typeof LEGACY_STATUS_ACTIONS];
   const known = (ORDER_STATUSES as readonly string[]).includes(target);
   throw ValidationError.of(
     'status',
@@ -38,34 +35,25 @@ export function legacyActionFor(target: string): OrderActionName {
 
 export type SetOrderStatusCommand = { actor: Actor; orderId: number; status: string };
 
-/** `changed: false` when the order already had the target status (version unchanged). */
-export type SetOrderStatusResult = { order: OrderWithItems; changed: boolean };
-
 /**
- * Moves an order to a v1 target status: 400 for a target without action → 404 when the actor cannot see the order →
- * 403 when the action is not the actor's → the order unchanged when it already has the target status → otherwise
- * the action, applied to whatever version is current (409 when it is illegal there, unless a concurrent request has
- * just reached the same target).
+ * Moves an order to a v1 target status: 400 for a target without action, then the action as the service runs it
+ * (404 → 403 → 409 when it is illegal where the order now is), applied to whatever version is current. An order
+ * already at the target is answered unchanged.
  */
 export async function setOrderStatus(
   deps: { prisma: PrismaClient; orders: OrderService },
   command: SetOrderStatusCommand,
-): Promise<SetOrderStatusResult> {
+): Promise<OrderWithItems> {
   const { actor, orderId, status } = command;
   const action = legacyActionFor(status);
-  const order = await loadOrder(deps.prisma, orderId);
-  if (!order || !canSeeFor(actor, order, action)) throw new NotFoundError('Order', orderId);
-  if (!isActorsAction(actor, order, action)) throw new ForbiddenError(`A ${actor.role} cannot ${action.replaceAll('_', ' ')} this order`);
-  if (order.status === status) return { order, changed: false };
   try {
-    const result = await deps.orders.run(action, { actor, orderId, expectedVersion: null });
-    return { order: result.order, changed: true };
+    return (await deps.orders[action]({ actor, orderId, expectedVersion: null })).order;
   } catch (error) {
-    // Two identical PUTs can both hold: when a concurrent one reached the target first, this one is answered as if
-    // it had arrived second (unchanged), rather than as a conflict.
+    // No action leads from a status to itself, so an order already at the target (before this request, or just now
+    // through a concurrent identical PUT) is an illegal transition found after the 404 and 403 checks: it is a no-op.
     if (error instanceof InvalidTransitionError && error.currentStatus === status) {
       const current = await loadOrder(deps.prisma, orderId);
-      if (current?.status === status) return { order: current, changed: false };
+      if (current?.status === status) return current;
     }
     throw error;
   }

@@ -59,9 +59,21 @@ export function availableActions(actor: Actor, order: OrderParties): OrderAction
   return legalActions(order).filter((action) => isActorsAction(actor, order, action));
 }
 
-/** The Prisma filter for the orders an actor can see; the same rule as canSee(), for lists. */
-export function visibleOrdersWhere(actor: Actor): Prisma.OrderWhereInput {
-  switch (actor.role) {
+/** Whether the actor may load a customer directly: the customer itself, or an admin (others reach one through orders). */
+export function canSeeCustomer(actor: Actor | null, customerId: number): boolean {
+  return actor?.role === 'admin' || (actor?.role === 'customer' && actor.id === customerId);
+}
+
+/** Whether the actor may follow every change of a restaurant's orders: the restaurant itself, or an admin. */
+export function canWatchRestaurant(actor: Actor, restaurantId: number): boolean {
+  return actor.role === 'admin' || (actor.role === 'restaurant' && actor.id === restaurantId);
+}
+
+/** The Prisma filter for the orders an actor (none: no order) can see; the same rule as canSee(), for lists. */
+export function visibleOrdersWhere(actor: Actor | null): Prisma.OrderWhereInput {
+  switch (actor?.role) {
+    case undefined:
+      return { id: -1 };
     case 'admin':
       return {};
     case 'customer':

@@ -13,7 +13,7 @@
  */
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
-import type { IdempotencyRecordFields } from '../idempotency.ts';
+import { type IdempotencyRecordFields, recordInsert } from '../idempotency.ts';
 import { enqueueRefundJobs } from '../payments/payments.ts';
 import type { OrderActionName, OrderStatusName } from './order-state-machine.ts';
 
@@ -92,14 +92,7 @@ export async function commitOrderChange(prisma: PrismaClient, change: OrderChang
     parts.push(Prisma.sql`refund_job AS (${enqueueRefundJobs('refund')})`);
     mustRun.push(Prisma.sql`(SELECT count(*) FROM refund_job)`);
   }
-  if (idempotency) {
-    parts.push(Prisma.sql`idempotency AS (
-      INSERT INTO idempotency_records (actor_role, actor_id, key, operation, fingerprint, order_id, outcome, expires_at)
-      SELECT ${idempotency.actorRole}::actor_role, ${idempotency.actorId}::integer, ${idempotency.key}::text, ${idempotency.operation}::text,
-             ${idempotency.fingerprint}::text, ${idempotency.orderId}::integer, ${JSON.stringify(idempotency.outcome)}::jsonb, ${idempotency.expiresAt}::timestamptz
-      FROM updated
-    )`);
-  }
+  if (idempotency) parts.push(Prisma.sql`idempotency AS (${recordInsert(idempotency, Prisma.sql`FROM updated`)})`);
   const extra = mustRun.length ? Prisma.sql`, ${Prisma.join(mustRun, ', ')}` : Prisma.empty;
   const rows = await prisma.$queryRaw<{ version: number }[]>`WITH ${Prisma.join(parts, ',\n')} SELECT version${extra} FROM updated`;
   return rows[0]?.version ?? null;

@@ -4,6 +4,7 @@
 import type { Order, OrderItem, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { isDatabaseId } from './commands.ts';
 import { canSee, visibleOrdersWhere } from './order-access.ts';
 import type { OrderStatusName } from './order-state-machine.ts';
 
@@ -27,7 +28,7 @@ export function loadOrder<Include extends typeof itemsInOrder | typeof itemsAndP
   orderId: number,
   include: Include = itemsInOrder as Include,
 ): Promise<Prisma.OrderGetPayload<{ include: Include }> | null> {
-  if (!Number.isSafeInteger(orderId) || orderId < 1 || orderId > 2_147_483_647) return Promise.resolve(null);
+  if (!isDatabaseId(orderId)) return Promise.resolve(null);
   return prisma.order.findUnique({ where: { id: orderId }, include }) as Promise<Prisma.OrderGetPayload<{ include: Include }> | null>;
 }
 
@@ -80,17 +81,56 @@ export async function listVisibleOrders<Include extends typeof itemsInOrder | ty
   if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
     throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
   const after = options.cursor ? decodeCursor(options.cursor) : null;
-  const where: Prisma.OrderWhereInput = {
-    AND: [
-      visibleOrdersWhere(actor),
-      options.statuses?.length ? { status: { in: options.statuses } } : {},
-      after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
-    ],
-  };
-  const rows = (await prisma.order.findMany({ where, orderBy: [...NEWEST_FIRST], take: limit + 1, include })) as Prisma.OrderGetPayload<{
+  const { where, orderBy } = visibleOrdersNewestFirst(actor, options.statuses ?? []);
+  const page = after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {};
+  const rows = (await prisma.order.findMany({
+    where: { AND: [where, page] },
+    orderBy,
+    take: limit + 1,
+    include,
+  })) as Prisma.OrderGetPayload<{
     include: Include;
   }>[];
   const orders = rows.slice(0, limit);
   const last = orders.at(-1);
   return { orders, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}
+
+/** Prisma's share of a GraphQL selection (Pothos's `query`): what to include or select. */
+export type OrderSelection = Pick<Prisma.OrderFindFirstArgs, 'include' | 'select'>;
+/** A GraphQL connection's selection: what to load, and the page (Pothos's `query` of a prismaConnection). */
+export type OrderPageSelection = Omit<Prisma.OrderFindManyArgs, 'where' | 'orderBy'>;
+
+/** The unique filter for order `orderId`, matching nothing when the actor may not see it. */
+export const visibleOrderWhere = (actor: Actor | null, orderId: number) =>
+  ({ id: orderId, AND: [visibleOrdersWhere(actor)] }) satisfies Prisma.OrderWhereUniqueInput;
+
+/** The unique filter for payment `paymentId`, matching nothing when the actor may not see its order. */
+export const visiblePaymentWhere = (actor: Actor | null, paymentId: number) =>
+  ({ id: paymentId, order: visibleOrdersWhere(actor) }) satisfies Prisma.PaymentWhereUniqueInput;
+
+/** The orders the actor can see (of `statuses`, when any), newest first: the filter and order of every order list. */
+export function visibleOrdersNewestFirst(actor: Actor | null, statuses: readonly OrderStatusName[] = []) {
+  const where = { AND: [visibleOrdersWhere(actor), statuses.length ? { status: { in: [...statuses] } } : {}] };
+  return { where, orderBy: [...NEWEST_FIRST] } satisfies Prisma.OrderFindManyArgs;
+}
+
+/** Order `orderId` if the actor can see it, else null, loaded as `query` selects. */
+export function findVisibleOrder(prisma: PrismaClient, actor: Actor, orderId: number, query: OrderSelection = {}) {
+  return prisma.order.findFirst({ ...query, where: visibleOrderWhere(actor, orderId) });
+}
+
+/** The orders the actor can see, newest first, loaded and paged as `query` says. */
+export function findVisibleOrders(
+  prisma: PrismaClient,
+  actor: Actor | null,
+  statuses: readonly OrderStatusName[],
+  query: OrderPageSelection,
+) {
+  return prisma.order.findMany({ ...query, ...visibleOrdersNewestFirst(actor, statuses) });
+}
+
+/** Order `orderId` loaded as `query` selects, with no visibility check (the caller decided); throws when it is gone. */
+export function orderById(prisma: PrismaClient, orderId: number, query: OrderSelection = {}) {
+  return prisma.order.findUniqueOrThrow({ ...query, where: { id: orderId } });
 }

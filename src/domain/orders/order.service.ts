@@ -9,7 +9,6 @@
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import {
-  DomainError,
   type FieldError,
   ForbiddenError,
   InvalidTransitionError,
@@ -19,30 +18,29 @@ import {
 } from '../errors.ts';
 import {
   fingerprintOf,
-  type IdempotencyRecordFields,
   type IdempotencyStore,
   type IdempotentRequest,
-  isIdempotencyRecordConflict,
+  isKeyConflict,
+  type RecordFor,
   type Replay,
+  recordInsert,
   type StoredOutcome,
 } from '../idempotency.ts';
-import { PAYMENT_METHODS, type PaymentMethod } from '../payments/payment-provider.ts';
 import type { ExecutedCharge, PaymentAttempt, Payments } from '../payments/payments.ts';
+import {
+  AssignRiderInput,
+  CreateOrderInput,
+  IdempotencyKey,
+  OrderTotal,
+  PayOrderInput,
+  parseInput,
+  ReasonInput,
+  RiderLocationInput,
+} from './commands.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { commitOrderChange, type PaymentRecord } from './order-change.ts';
 import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
-
-/** Bounds of SPEC §1. */
-export const ORDER_LIMITS = {
-  minLines: 1,
-  maxLines: 50,
-  minQuantity: 1,
-  maxQuantity: 99,
-  maxTextLength: 500,
-  maxTotal: 2_147_483_647,
-  maxIdempotencyKeyLength: 255,
-} as const;
 
 /** How often an unconditional action (If-Match: *, legacy v1) retries a lost compare-and-swap. */
 const MAX_UNCONDITIONAL_ATTEMPTS = 20;
@@ -56,8 +54,13 @@ export type ActionResult = {
 };
 
 type Base = { actor: Actor; idempotencyKey?: string | null | undefined };
-/** An action on an existing order. `expectedVersion: null` means "whatever is current" (If-Match: *, v1). */
-export type OrderCommand = Base & { orderId: number; expectedVersion: number | null };
+/**
+ * What an action expects the order's version to be: the version the client last read, any of several (an If-Match
+ * tag list), or null for whatever is current (If-Match: *, v1).
+ */
+export type ExpectedVersion = number | readonly number[] | null;
+/** An action on an existing order. */
+export type OrderCommand = Base & { orderId: number; expectedVersion: ExpectedVersion };
 export type CreateOrderCommand = Base & {
   restaurantId: number;
   items: { menuItemId: number; quantity: number }[];
@@ -113,7 +116,7 @@ export class OrderService {
     const { actor } = command;
     if (actor.role !== 'customer') throw new ForbiddenError('Only customers place orders');
     const key = requireKey(command.idempotencyKey);
-    validateCreateShape(command);
+    parseInput(CreateOrderInput, command);
     const request: IdempotentRequest = {
       actor,
       key,
@@ -121,11 +124,11 @@ export class OrderService {
       orderId: null,
       payload: { restaurantId: command.restaurantId, items: command.items, deliveryAddress: command.deliveryAddress },
     };
-    return this.idempotently(request, async () => {
+    return this.idempotently(request, async (recordFor) => {
       const { prisma } = this.deps;
       const lines = await this.priceLines(command);
       const totalAmount = lines.reduce((sum, line) => sum + line.lineTotal, 0);
-      if (totalAmount > ORDER_LIMITS.maxTotal) throw ValidationError.of('items', `the total must be at most ${ORDER_LIMITS.maxTotal}`);
+      parseInput(OrderTotal, totalAmount, ['items']);
       return prisma.$transaction(async (tx) => {
         const order = await tx.order.create({
           data: {
@@ -139,7 +142,7 @@ export class OrderService {
           include: itemsInOrder,
         });
         const outcome: StoredOutcome = { result: 'created', order: toSnapshot(order) };
-        await this.deps.idempotency.record(tx, request, order.id, outcome);
+        await tx.$executeRaw(recordInsert(recordFor(order.id, outcome)));
         return { order, replayed: false, outcome };
       });
     });
@@ -148,16 +151,11 @@ export class OrderService {
   /** Pays the exact total (customer); a declined payment is a successful action that ends in payment_failed. */
   async payOrder(command: PayOrderCommand): Promise<ActionResult> {
     const key = requireKey(command.idempotencyKey);
-    if (!(PAYMENT_METHODS as readonly string[]).includes(command.paymentMethod)) {
-      throw ValidationError.of('paymentMethod', `must be one of ${PAYMENT_METHODS.join(', ')}`);
-    }
-    if (!Number.isSafeInteger(command.amount) || command.amount < 0)
-      throw ValidationError.of('amount', 'must be a non-negative integer (KRW)');
-    const method = command.paymentMethod as PaymentMethod;
-    const payload = { paymentMethod: method, amount: command.amount };
+    const { paymentMethod: method, amount } = parseInput(PayOrderInput, command);
+    const payload = { paymentMethod: method, amount };
     const fingerprint = fingerprintOf({ actor: command.actor, key, operation: 'pay', orderId: command.orderId, payload });
     return this.execute({ ...command, idempotencyKey: key }, 'pay', payload, async (order) => {
-      if (command.amount !== order.totalAmount) {
+      if (amount !== order.totalAmount) {
         throw ValidationError.of('amount', `must equal the order total ${order.totalAmount}`);
       }
       const { payments } = this.deps;
@@ -207,7 +205,7 @@ export class OrderService {
   /** Sets the rider: a rider claims for itself (no riderId), an admin names one. */
   async assignRider(command: AssignRiderCommand): Promise<ActionResult> {
     const { actor } = command;
-    const named = command.riderId ?? null;
+    const named = parseInput(AssignRiderInput, command).riderId ?? null;
     if (actor.role === 'rider' && named !== null) throw ValidationError.of('riderId', 'a rider claims orders for itself: omit riderId');
     if (actor.role === 'admin' && named === null) throw ValidationError.of('riderId', 'is required when an admin assigns a rider');
     const riderId = actor.role === 'rider' ? actor.id : named;
@@ -233,49 +231,12 @@ export class OrderService {
   /** A rider reports where it is. */
   async updateRiderLocation(command: UpdateRiderLocationCommand) {
     if (command.actor.role !== 'rider') throw new ForbiddenError('Only riders report their location');
-    const fields: FieldError[] = [];
-    if (!Number.isFinite(command.lat) || command.lat < -90 || command.lat > 90)
-      fields.push({ path: ['lat'], message: 'must be between -90 and 90' });
-    if (!Number.isFinite(command.lng) || command.lng < -180 || command.lng > 180)
-      fields.push({ path: ['lng'], message: 'must be between -180 and 180' });
-    if (fields.length) throw new ValidationError(fields);
-    return this.deps.prisma.rider.update({
-      where: { id: command.actor.id },
-      data: { lat: command.lat, lng: command.lng, locationUpdatedAt: new Date() },
-    });
-  }
-
-  /** Runs an action by name (legacy v1 maps a target status to one of these). */
-  run(
-    action: OrderActionName,
-    command: OrderCommand & Partial<PayOrderCommand & ReasonCommand & AssignRiderCommand>,
-  ): Promise<ActionResult> {
-    switch (action) {
-      case 'pay':
-        return this.payOrder({ ...command, paymentMethod: command.paymentMethod ?? '', amount: command.amount ?? Number.NaN });
-      case 'cancel':
-        return this.cancelOrder(command);
-      case 'accept':
-        return this.acceptOrder(command);
-      case 'reject':
-        return this.rejectOrder(command);
-      case 'complete_preparation':
-        return this.completeOrderPreparation(command);
-      case 'assign_rider':
-        return this.assignRider(command);
-      case 'pick_up':
-        return this.pickUpOrder(command);
-      case 'deliver':
-        return this.deliverOrder(command);
-    }
+    const { lat, lng } = parseInput(RiderLocationInput, command);
+    return this.deps.prisma.rider.update({ where: { id: command.actor.id }, data: { lat, lng, locationUpdatedAt: new Date() } });
   }
 
   private withReason(command: ReasonCommand, action: 'cancel' | 'reject'): Promise<ActionResult> {
-    const reason = command.reason ?? null;
-    if (reason !== null && reason.length > ORDER_LIMITS.maxTextLength) {
-      throw ValidationError.of('reason', `must be at most ${ORDER_LIMITS.maxTextLength} characters`);
-    }
-    if (reason !== null && hasNul(reason)) throw ValidationError.of('reason', 'must not contain NUL characters');
+    const reason = parseInput(ReasonInput, command).reason ?? null;
     return this.execute(command, action, { reason }, (_order, toStatus) => ({ toStatus, reason, refund: true }));
   }
 
@@ -307,33 +268,24 @@ export class OrderService {
     const key = command.idempotencyKey === undefined || command.idempotencyKey === null ? null : requireKey(command.idempotencyKey);
     const request: IdempotentRequest | null = key ? { actor, key, operation: action, orderId, payload } : null;
 
-    const attempt = async (): Promise<ActionResult> => {
+    const attempt = async (recordFor: RecordFor | null): Promise<ActionResult> => {
       for (let attemptNo = 1; ; attemptNo++) {
-        if (expectedVersion !== null && order.version !== expectedVersion) {
-          throw new VersionConflictError(order.version, order.status, expectedVersion);
-        }
+        if (!expects(expectedVersion, order.version)) throw new VersionConflictError(order.version, order.status, expectedVersion);
         const toStatus = targetStatus(order, action);
         if (!toStatus) throw new InvalidTransitionError(action, order.status, availableActions(actor, order));
         const decision = await decide(order, toStatus);
-        const written =
-          decision &&
-          (await this.write(
-            order,
-            action,
-            decision,
-            actor,
-            request && ((orderId, outcome) => this.deps.idempotency.recordFields(request, orderId, outcome)),
-          ));
+        const written = decision && (await this.write(order, action, decision, actor, recordFor));
         if (written) return written;
         await decision?.afterLostRace?.();
         // Lost the compare-and-swap, or the decision found the order changed: someone changed it since we read it.
         order = await this.loadForAction(actor, orderId, action);
         if (expectedVersion === null && attemptNo >= MAX_UNCONDITIONAL_ATTEMPTS) {
-          throw new VersionConflictError(order.version, order.status, order.version - 1);
+          // It expected no version: report the state it kept losing to, not a version the client never sent.
+          throw new VersionConflictError(order.version, order.status, null);
         }
       }
     };
-    return request ? this.idempotently(request, attempt) : this.announce(await attempt());
+    return request ? this.idempotently(request, attempt) : this.announce(await attempt(null));
   }
 
   /** The order as the actor may act on it: 404 when it does not exist for the actor, 403 when not its action. */
@@ -370,19 +322,13 @@ export class OrderService {
       },
     };
     const { idempotencyKey: key, fingerprint } = attempt;
-    const recordFor =
-      key && fingerprint
-        ? (orderId: number, outcome: StoredOutcome): IdempotencyRecordFields => ({
-            ...this.deps.idempotency.recordFields({ actor, key, operation: 'pay', orderId, payload: null }, orderId, outcome),
-            fingerprint,
-          })
-        : null;
+    const recordFor = key && fingerprint ? this.deps.idempotency.recordFor({ actor, key, operation: 'pay', fingerprint }) : null;
     let written: ActionResult | null;
     try {
       written = await this.write(order, 'pay', decision, actor, recordFor);
     } catch (error) {
       // The client's key was recorded meanwhile (by a request that did not settle this attempt): record without it.
-      if (!isIdempotencyRecordConflict(error)) throw error;
+      if (!isKeyConflict(error)) throw error;
       written = await this.write(order, 'pay', decision, actor, null);
     }
     if (written) this.announce(written);
@@ -395,7 +341,7 @@ export class OrderService {
     action: OrderActionName,
     decision: Decision,
     actor: Actor,
-    recordFor: ((orderId: number, outcome: StoredOutcome) => IdempotencyRecordFields) | null,
+    recordFor: RecordFor | null,
   ): Promise<ActionResult | null> {
     const at = new Date();
     const riderId = decision.riderId ?? order.riderId;
@@ -422,40 +368,18 @@ export class OrderService {
     return { order: result, replayed: false, outcome };
   }
 
-  /**
-   * Replays a key already used, or takes its lock and executes. When the database refuses our record because the
-   * key was recorded meanwhile (possible only if the Redis lock was lost), the transaction rolled back: replay theirs.
-   */
-  private async idempotently(request: IdempotentRequest, execute: () => Promise<ActionResult>): Promise<ActionResult> {
-    const { idempotency } = this.deps;
-    // A retry usually finds its replay in the cache; otherwise we hold the key's lock and ask the table, which is
-    // the truth (the cache may have lost the entry, and the first request may have finished just before our lock).
-    const started = await idempotency.begin(request);
-    if ('replay' in started) return this.replay(started.replay.orderId, started.replay.outcome);
-    const { release } = started;
-    let committed: Replay | undefined;
-    try {
-      const finished = await idempotency.findReplay(request);
-      if (finished) return this.replay(finished.orderId, finished.outcome);
-      const result = await execute();
-      committed = { orderId: result.order.id, outcome: result.outcome };
-      return this.announce(result);
-    } catch (error) {
-      // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
-      // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
-      if (!isIdempotencyRecordConflict(error) && !(error instanceof DomainError)) throw error;
-      const winner = await idempotency.findReplay(request);
-      if (!winner) throw error;
-      return this.replay(winner.orderId, winner.outcome);
-    } finally {
-      await release(committed);
-    }
+  /** Runs an execution under its idempotency key (idempotency.ts owns the protocol); announces what it changed. */
+  private async idempotently(request: IdempotentRequest, execute: (recordFor: RecordFor) => Promise<ActionResult>): Promise<ActionResult> {
+    const result = await this.deps.idempotency.run(request, execute);
+    return 'executed' in result ? this.announce(result.executed) : this.replay(result.replayed);
   }
 
-  private async replay(orderId: number, outcome: StoredOutcome): Promise<ActionResult> {
+  /** The replay of a key's first execution: its outcome, and the order as it is now. */
+  private async replay({ orderId, outcome }: Replay): Promise<ActionResult> {
     const current = await loadOrder(this.deps.prisma, orderId);
     if (!current) throw new NotFoundError('Order', orderId);
-    return { order: current, replayed: true, outcome };
+    // A first outcome stored in a shape this release cannot read is replayed as the order now is.
+    return { order: current, replayed: true, outcome: outcome ?? { result: 'ok', order: toSnapshot(current) } };
   }
 
   private announce(result: ActionResult): ActionResult {
@@ -494,39 +418,9 @@ export class OrderService {
   }
 }
 
-/** PostgreSQL text cannot hold NUL characters: refuse them as bad input instead of failing at the database. */
-const hasNul = (text: string) => text.includes('\u0000');
+/** The idempotency key, checked; ValidationError when missing or malformed. */
+const requireKey = (key: string | null | undefined): string => parseInput(IdempotencyKey, key, ['idempotencyKey']);
 
-/** Checks the idempotency key's form (1–255 characters); throws ValidationError when missing or malformed. */
-export function requireKey(key: string | null | undefined): string {
-  if (key === undefined || key === null || key.length === 0) throw ValidationError.of('idempotencyKey', 'is required');
-  if (hasNul(key)) throw ValidationError.of('idempotencyKey', 'must not contain NUL characters');
-  if (key.length > ORDER_LIMITS.maxIdempotencyKeyLength) {
-    throw ValidationError.of('idempotencyKey', `must be at most ${ORDER_LIMITS.maxIdempotencyKeyLength} characters`);
-  }
-  return key;
-}
-
-function validateCreateShape(command: CreateOrderCommand): void {
-  const fields: FieldError[] = [];
-  const { items, deliveryAddress, restaurantId } = command;
-  if (!Number.isSafeInteger(restaurantId) || restaurantId < 1) fields.push({ path: ['restaurantId'], message: 'must be a restaurant id' });
-  if (items.length < ORDER_LIMITS.minLines || items.length > ORDER_LIMITS.maxLines) {
-    fields.push({ path: ['items'], message: `must have ${ORDER_LIMITS.minLines} to ${ORDER_LIMITS.maxLines} lines` });
-  }
-  items.forEach((item, index) => {
-    if (!Number.isSafeInteger(item.menuItemId) || item.menuItemId < 1)
-      fields.push({ path: ['items', String(index), 'menuItemId'], message: 'must be a menu item id' });
-    if (!Number.isInteger(item.quantity) || item.quantity < ORDER_LIMITS.minQuantity || item.quantity > ORDER_LIMITS.maxQuantity) {
-      fields.push({
-        path: ['items', String(index), 'quantity'],
-        message: `must be an integer from ${ORDER_LIMITS.minQuantity} to ${ORDER_LIMITS.maxQuantity}`,
-      });
-    }
-  });
-  if (deliveryAddress.trim().length === 0) fields.push({ path: ['deliveryAddress'], message: 'must not be empty' });
-  if (hasNul(deliveryAddress)) fields.push({ path: ['deliveryAddress'], message: 'must not contain NUL characters' });
-  if (deliveryAddress.length > ORDER_LIMITS.maxTextLength)
-    fields.push({ path: ['deliveryAddress'], message: `must be at most ${ORDER_LIMITS.maxTextLength} characters` });
-  if (fields.length) throw new ValidationError(fields);
-}
+/** Whether `version` is one the command expects. */
+const expects = (expected: ExpectedVersion, version: number): boolean =>
+  expected === null || (typeof expected === 'number' ? expected === version : expected.includes(version));

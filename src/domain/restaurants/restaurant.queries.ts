@@ -1,13 +1,12 @@
 /**
  * Reads of restaurants and their menus. Every authenticated actor may browse restaurants (SPEC §5 `GET /restaurants`).
  */
-import type { MenuItem, PrismaClient, Restaurant } from '../../generated/prisma/client.ts';
+import type { MenuItem, Prisma, PrismaClient, Restaurant } from '../../generated/prisma/client.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { isDatabaseId } from '../orders/commands.ts';
 import { PAGE_SIZE } from '../orders/order.queries.ts';
 
 export type RestaurantWithMenu = Restaurant & { menuItems: MenuItem[] };
-
-const MAX_ID = 2_147_483_647;
 
 /** Opaque keyset cursor over restaurant ids. */
 export function encodeRestaurantCursor(restaurant: Pick<Restaurant, 'id'>): string {
@@ -40,10 +39,23 @@ export async function listRestaurants(
 
 /** A restaurant with its whole menu (available or not), or NotFoundError. */
 export async function getRestaurantWithMenu(prisma: PrismaClient, restaurantId: number): Promise<RestaurantWithMenu> {
-  const restaurant =
-    Number.isSafeInteger(restaurantId) && restaurantId >= 1 && restaurantId <= MAX_ID
-      ? await prisma.restaurant.findUnique({ where: { id: restaurantId }, include: { menuItems: { orderBy: { id: 'asc' } } } })
-      : null;
+  const restaurant = isDatabaseId(restaurantId)
+    ? await prisma.restaurant.findUnique({ where: { id: restaurantId }, include: { menuItems: { orderBy: { id: 'asc' } } } })
+    : null;
   if (!restaurant) throw new NotFoundError('Restaurant', restaurantId);
   return restaurant;
+}
+
+/** Restaurant `restaurantId` loaded as `query` (Pothos's selection) selects, or null. */
+export function findRestaurant(
+  prisma: PrismaClient,
+  restaurantId: number,
+  query: Pick<Prisma.RestaurantFindUniqueArgs, 'include' | 'select'> = {},
+) {
+  return prisma.restaurant.findUnique({ ...query, where: { id: restaurantId } });
+}
+
+/** Restaurants in id order, loaded and paged as `query` (Pothos's selection of a connection) says. */
+export function findRestaurants(prisma: PrismaClient, query: Omit<Prisma.RestaurantFindManyArgs, 'where' | 'orderBy'>) {
+  return prisma.restaurant.findMany({ ...query, orderBy: { id: 'asc' } });
 }

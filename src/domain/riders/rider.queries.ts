@@ -2,15 +2,14 @@
  * Reads of riders and who may see a rider's location (SPEC §3): the rider itself, admins, and the customer and
  * restaurant of an order the rider is assigned to. Everyone authenticated may see that a rider exists and its name.
  */
-import type { PrismaClient, Rider } from '../../generated/prisma/client.ts';
+import type { Prisma, PrismaClient, Rider } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { isDatabaseId } from '../orders/commands.ts';
 import type { OrderService } from '../orders/order.service.ts';
 
 /** A rider as an actor sees it: `location` is null when unknown or not visible to that actor. */
 export type RiderView = { id: number; name: string; location: { lat: number; lng: number } | null };
-
-const MAX_ID = 2_147_483_647;
 
 /** Of `riderIds`, those whose location `actor` may see; at most one query whatever the number of riders. */
 export async function riderLocationsVisibleTo(prisma: PrismaClient, actor: Actor, riderIds: readonly number[]): Promise<Set<number>> {
@@ -32,9 +31,14 @@ function view(rider: Rider, locationVisible: boolean): RiderView {
   return { id: rider.id, name: rider.name, location: known && locationVisible ? { lat: rider.lat!, lng: rider.lng! } : null };
 }
 
-function findRider(prisma: PrismaClient, riderId: number): Promise<Rider | null> {
-  if (!Number.isSafeInteger(riderId) || riderId < 1 || riderId > MAX_ID) return Promise.resolve(null);
-  return prisma.rider.findUnique({ where: { id: riderId } });
+/** Rider `riderId` loaded as `query` (Pothos's selection, when GraphQL asks) selects, or null. */
+export function findRider(
+  prisma: PrismaClient,
+  riderId: number,
+  query: Pick<Prisma.RiderFindUniqueArgs, 'include' | 'select'> = {},
+): Promise<Rider | null> {
+  if (!isDatabaseId(riderId)) return Promise.resolve(null);
+  return prisma.rider.findUnique({ ...query, where: { id: riderId } });
 }
 
 /** One rider as the actor may see it, or NotFoundError. */

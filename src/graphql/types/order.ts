@@ -1,9 +1,9 @@
 /** Order, its items, history and payment; the order queries and every order action mutation. */
 import { GraphQLError } from 'graphql';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import { NEWEST_FIRST, PAGE_SIZE } from '../../domain/orders/order.queries.ts';
+import { PAGE_SIZE, visibleOrderWhere, visiblePaymentWhere } from '../../domain/orders/order.queries.ts';
 import type { ActionResult, OrderCommand } from '../../domain/orders/order.service.ts';
-import { availableActions, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
+import { availableActions } from '../../domain/orders/order-access.ts';
 import type { OrderStatusName } from '../../domain/orders/order-state-machine.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
@@ -15,7 +15,7 @@ export const OrderRef = builder.prismaNode('Order', {
   id: { field: 'id' },
   nullable: true,
   // node(id:) finds only orders the viewer can see: anything else does not exist for it.
-  findUnique: (id, ctx) => ({ id: Number(id), AND: [ctx.actor ? visibleOrdersWhere(ctx.actor) : { id: -1 }] }),
+  findUnique: (id, ctx) => visibleOrderWhere(ctx.actor, Number(id)),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     status: t.expose('status', { type: OrderStatusEnum }),
@@ -77,7 +77,7 @@ builder.prismaObject('OrderEvent', {
 export const PaymentRef = builder.prismaNode('Payment', {
   id: { field: 'id' },
   nullable: true,
-  findUnique: (id, ctx) => ({ id: Number(id), order: ctx.actor ? visibleOrdersWhere(ctx.actor) : { id: -1 } }),
+  findUnique: (id, ctx) => visiblePaymentWhere(ctx.actor, Number(id)),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     amount: t.exposeInt('amount'),
@@ -103,7 +103,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) => {
       const id = parseId(String(args.id), 'Order');
       if (id === null || !ctx.actor) return null;
-      return ctx.prisma.order.findFirst({ ...query, where: { id, ...visibleOrdersWhere(ctx.actor) } });
+      return ctx.queries.visibleOrder(ctx.actor, id, query);
     },
   }),
   orders: t.prismaConnection({
@@ -116,12 +116,7 @@ builder.queryFields((t) => ({
     args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
     resolve: (query, _root, args, ctx) => {
       checkPageSize(args.first);
-      const statuses = (args.status ?? []) as OrderStatusName[];
-      return ctx.prisma.order.findMany({
-        ...query,
-        where: { AND: [ctx.actor ? visibleOrdersWhere(ctx.actor) : { id: -1 }, statuses.length ? { status: { in: statuses } } : {}] },
-        orderBy: [...NEWEST_FIRST],
-      });
+      return ctx.queries.visibleOrders(ctx.actor, (args.status ?? []) as OrderStatusName[], query);
     },
   }),
 }));
@@ -197,7 +192,7 @@ orderActionMutation<{ idempotencyKey: string; paymentMethod: string; amount: num
     paymentMethod: t.string({ required: true, description: 'card, bank_transfer, wallet, or test_decline (always declined).' }),
     amount: t.int({ required: true, description: 'Must equal the order total (integer KRW).' }),
   }),
-  (ctx, command, input) => ctx.container.orders.payOrder({ ...command, paymentMethod: input.paymentMethod, amount: input.amount }),
+  (ctx, command, input) => ctx.orders.payOrder({ ...command, paymentMethod: input.paymentMethod, amount: input.amount }),
   PAY_ORDER_ERRORS,
 );
 
@@ -205,28 +200,28 @@ orderActionMutation<{ reason?: string | null }>(
   'cancelOrder',
   'Cancels an order before the restaurant accepts it (customer); a payment is refunded.',
   (t) => ({ reason: t.string({ required: false }) }),
-  (ctx, command, input) => ctx.container.orders.cancelOrder({ ...command, reason: input.reason }),
+  (ctx, command, input) => ctx.orders.cancelOrder({ ...command, reason: input.reason }),
 );
 
 orderActionMutation(
   'acceptOrder',
   'Accepts a paid order (restaurant).',
   () => ({}),
-  (ctx, command) => ctx.container.orders.acceptOrder(command),
+  (ctx, command) => ctx.orders.acceptOrder(command),
 );
 
 orderActionMutation<{ reason?: string | null }>(
   'rejectOrder',
   'Rejects a paid order (restaurant); the payment is refunded.',
   (t) => ({ reason: t.string({ required: false }) }),
-  (ctx, command, input) => ctx.container.orders.rejectOrder({ ...command, reason: input.reason }),
+  (ctx, command, input) => ctx.orders.rejectOrder({ ...command, reason: input.reason }),
 );
 
 orderActionMutation(
   'completeOrderPreparation',
   'Marks the food ready for pickup (restaurant).',
   () => ({}),
-  (ctx, command) => ctx.container.orders.completeOrderPreparation(command),
+  (ctx, command) => ctx.orders.completeOrderPreparation(command),
 );
 
 orderActionMutation<{ riderId?: string | null }>(
@@ -239,7 +234,7 @@ orderActionMutation<{ riderId?: string | null }>(
       riderId = parseId(String(input.riderId), 'Rider');
       if (riderId === null) throw ValidationError.of('riderId', 'is not a rider id');
     }
-    return ctx.container.orders.assignRider({ ...command, riderId });
+    return ctx.orders.assignRider({ ...command, riderId });
   },
 );
 
@@ -247,14 +242,14 @@ orderActionMutation(
   'pickUpOrder',
   'The assigned rider picks the food up.',
   () => ({}),
-  (ctx, command) => ctx.container.orders.pickUpOrder(command),
+  (ctx, command) => ctx.orders.pickUpOrder(command),
 );
 
 orderActionMutation(
   'deliverOrder',
   'The assigned rider hands the food over.',
   () => ({}),
-  (ctx, command) => ctx.container.orders.deliverOrder(command),
+  (ctx, command) => ctx.orders.deliverOrder(command),
 );
 
 const OrderItemInput = builder.inputType('OrderItemInput', {
@@ -288,7 +283,7 @@ builder.mutationField('createOrder', (t) =>
         if (menuItemId === null) throw ValidationError.of(['items', String(index), 'menuItemId'], 'is not a menu item id');
         return { menuItemId, quantity: item.quantity };
       });
-      return ctx.container.orders.createOrder({
+      return ctx.orders.createOrder({
         actor: ctx.actor!,
         idempotencyKey: input.idempotencyKey,
         restaurantId,

@@ -1,7 +1,6 @@
 /** Restaurant and MenuItem; restaurant queries. */
 
-import { NEWEST_FIRST, PAGE_SIZE } from '../../domain/orders/order.queries.ts';
-import { visibleOrdersWhere } from '../../domain/orders/order-access.ts';
+import { PAGE_SIZE, visibleOrdersNewestFirst } from '../../domain/orders/order.queries.ts';
 import { builder } from '../builder.ts';
 import { parseId } from '../ids.ts';
 import { checkPageSize } from './order.ts';
@@ -22,7 +21,7 @@ builder.prismaNode('Restaurant', {
       description: "The restaurant's orders that the viewer can see, newest first.",
       query: (args, ctx) => {
         checkPageSize(args.first as number | null | undefined);
-        return { where: ctx.actor ? visibleOrdersWhere(ctx.actor) : { id: -1 }, orderBy: [...NEWEST_FIRST] };
+        return visibleOrdersNewestFirst(ctx.actor);
       },
     }),
   }),
@@ -49,7 +48,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
       const id = parseId(String(args.id), 'Restaurant');
-      return id === null ? null : ctx.prisma.restaurant.findUnique({ ...query, where: { id } });
+      return id === null ? null : ctx.queries.restaurant(id, query);
     },
   }),
   restaurants: t.prismaConnection({
@@ -60,7 +59,7 @@ builder.queryFields((t) => ({
     authScopes: { authenticated: true },
     resolve: (query, _root, args, ctx) => {
       checkPageSize(args.first);
-      return ctx.prisma.restaurant.findMany({ ...query, orderBy: { id: 'asc' } });
+      return ctx.queries.restaurants(query);
     },
   }),
 }));

@@ -34,7 +34,7 @@ builder.queryField('rider', (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
       const id = parseId(String(args.id), 'Rider');
-      return id === null ? null : ctx.prisma.rider.findUnique({ ...query, where: { id } });
+      return id === null ? null : ctx.queries.rider(id, query);
     },
   }),
 );
@@ -48,7 +48,7 @@ const UpdateRiderLocationSuccess = builder.objectRef<{ riderId: number }>('Updat
   fields: (t) => ({
     rider: t.prismaField({
       type: 'Rider',
-      resolve: (query, result, _args, ctx) => ctx.prisma.rider.findUniqueOrThrow({ ...query, where: { id: result.riderId } }),
+      resolve: async (query, result, _args, ctx) => (await ctx.queries.rider(result.riderId, query))!,
     }),
   }),
 });
@@ -61,7 +61,7 @@ builder.mutationField('updateRiderLocation', (t) =>
     errors: { types: [ValidationError, ForbiddenError], directResult: true, union: { name: 'UpdateRiderLocationResult' } },
     args: { input: t.arg({ type: UpdateRiderLocationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const rider = await ctx.container.orders.updateRiderLocation({ actor: ctx.actor!, lat: input.lat, lng: input.lng });
+      const rider = await ctx.orders.updateRiderLocation({ actor: ctx.actor!, lat: input.lat, lng: input.lng });
       return { riderId: rider.id };
     },
   }),

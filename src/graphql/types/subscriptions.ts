@@ -6,8 +6,7 @@
 import { GraphQLError } from 'graphql';
 import { filter, pipe } from 'graphql-yoga';
 import type { Actor } from '../../domain/auth.ts';
-import { loadOrder } from '../../domain/orders/order.queries.ts';
-import { canSee, visibleOrdersWhere } from '../../domain/orders/order-access.ts';
+import { canSee, canWatchRestaurant } from '../../domain/orders/order-access.ts';
 import type { OrderChanged } from '../../infra/pubsub.ts';
 import { builder, unauthenticated } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
@@ -23,6 +22,10 @@ function requireActor(ctx: GraphQLContext): Actor {
   throw unauthenticated(ctx);
 }
 
+/** The order as it is when the event is delivered, loaded as the subscriber's selection asks. */
+const changedOrder = (query: object, event: OrderChanged, _args: unknown, ctx: GraphQLContext) =>
+  ctx.queries.orderById(event.orderId, query);
+
 builder.subscriptionField('orderUpdated', (t) =>
   t.prismaField({
     type: 'Order',
@@ -32,13 +35,13 @@ builder.subscriptionField('orderUpdated', (t) =>
     subscribe: async (_root, args, ctx) => {
       const actor = requireActor(ctx);
       const orderId = parseId(String(args.orderId), 'Order');
-      const order = orderId === null ? null : await loadOrder(ctx.prisma, orderId);
-      if (!order || !canSee(actor, order)) throw notFound(`Order ${args.orderId}`);
-      const stillVisible = async (event: OrderChanged) =>
-        (await ctx.prisma.order.count({ where: { id: event.orderId, AND: [visibleOrdersWhere(actor)] } })) > 0;
-      return pipe(ctx.container.pubsub.orderChanges(order.id) as AsyncIterable<OrderChanged>, filter(stillVisible));
+      const order = orderId === null ? null : await ctx.queries.visibleOrder(actor, orderId, { select: { id: true } });
+      if (!order) throw notFound(`Order ${args.orderId}`);
+      // Each event carries the order's parties and status after the change: visibility is decided without a query.
+      const stillVisible = (event: OrderChanged) => canSee(actor, event);
+      return pipe(ctx.pubsub.orderChanges(order.id) as AsyncIterable<OrderChanged>, filter(stillVisible));
     },
-    resolve: (query, event: OrderChanged, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: event.orderId } }),
+    resolve: changedOrder,
   }),
 );
 
@@ -51,12 +54,14 @@ builder.subscriptionField('restaurantOrderUpdated', (t) =>
     subscribe: async (_root, args, ctx) => {
       const actor = requireActor(ctx);
       const restaurantId = parseId(String(args.restaurantId), 'Restaurant');
-      const allowed = restaurantId !== null && (actor.role === 'admin' || (actor.role === 'restaurant' && actor.id === restaurantId));
-      if (!allowed) throw notFound(`Restaurant ${args.restaurantId}`);
-      if (!(await ctx.prisma.restaurant.findUnique({ where: { id: restaurantId }, select: { id: true } })))
+      if (
+        restaurantId === null ||
+        !canWatchRestaurant(actor, restaurantId) ||
+        !(await ctx.queries.restaurant(restaurantId, { select: { id: true } }))
+      )
         throw notFound(`Restaurant ${args.restaurantId}`);
-      return ctx.container.pubsub.restaurantOrderChanges(restaurantId) as AsyncIterable<OrderChanged>;
+      return ctx.pubsub.restaurantOrderChanges(restaurantId) as AsyncIterable<OrderChanged>;
     },
-    resolve: (query, event: OrderChanged, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: event.orderId } }),
+    resolve: changedOrder,
   }),
 );

@@ -1,14 +1,12 @@
 /** The caller (`viewer`) and the Customer type. */
+import { canSeeCustomer } from '../../domain/orders/order-access.ts';
 import { builder } from '../builder.ts';
 import { ActorRoleEnum } from './enums.ts';
 
 builder.prismaNode('Customer', {
   id: { field: 'id' },
   nullable: true,
-  // A customer node is the customer itself, or anyone for an admin; others reach customers only through orders.
-  findUnique: (id, ctx) => ({
-    id: ctx.actor?.role === 'admin' || (ctx.actor?.role === 'customer' && ctx.actor.id === Number(id)) ? Number(id) : -1,
-  }),
+  findUnique: (id, ctx) => ({ id: canSeeCustomer(ctx.actor, Number(id)) ? Number(id) : -1 }),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     name: t.exposeString('name'),

@@ -1,6 +1,6 @@
-/** A small REST client over service.app.request (no port) for the tests in test/rest. */
+/** A small REST client over service.app.request (no port) for the REST tests. */
 import type { Actor } from '../../src/domain/auth.ts';
-import type { TestService } from '../support/harness.ts';
+import type { TestService } from './harness.ts';
 
 export type RestResponse<T = any> = { status: number; headers: Headers; body: T; text: string };
 
