@@ -6,6 +6,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { basePath } from 'hono/route';
+import { listEvents } from '../../src/domain/events/events.ts';
 import { getVisibleOrder, itemsAndParties, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
 import type { ActionResult, OrderCommand } from '../../src/domain/orders/order.service.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
@@ -24,6 +25,7 @@ import { type Include, loadIncluded } from './included.ts';
 import {
   EmptyBody,
   ETAG_HEADER,
+  EventPageSchema,
   LocationBody,
   OrderPageSchema,
   OrderV2,
@@ -37,7 +39,16 @@ import {
   RiderAssignmentBody,
   RiderSchema,
 } from './schemas.ts';
-import { etagOf, etagOpaque, orderJson, restaurantJson, restaurantWithMenuJson, riderJson, V2_ACTION_PATHS } from './serialize.ts';
+import {
+  etagOf,
+  etagOpaque,
+  eventJson,
+  orderJson,
+  restaurantJson,
+  restaurantWithMenuJson,
+  riderJson,
+  V2_ACTION_PATHS,
+} from './serialize.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['v2'];
@@ -151,6 +162,32 @@ export function createV2({ orders, prisma, logger }: RestServices, options: Vers
       const page = await listVisibleOrders(prisma, actor, options, itemsAndParties);
       const included = await loadIncluded(prisma, actor, page.orders, include);
       return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor, included }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/events',
+      operationId: 'v2_listEvents',
+      summary: 'Events of the orders the actor can see, oldest first (SPEC §9)',
+      tags,
+      security,
+      request: {
+        query: z.strictObject({
+          after: z.string().min(1).max(40).optional().openapi({ description: 'An event id: only later events' }),
+          limit: LimitParam.optional(),
+        }),
+      },
+      responses: {
+        200: { description: 'One page', content: { 'application/json': { schema: EventPageSchema } } },
+        ...pickProblems(400, 401),
+      },
+    }),
+    async (c) => {
+      const { after, limit } = c.req.valid('query');
+      const page = await listEvents(prisma, actorOf(c), { after, limit });
+      return c.json({ results: page.events.map(eventJson), next_cursor: page.nextCursor }, 200);
     },
   );
 

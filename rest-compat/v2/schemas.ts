@@ -1,5 +1,7 @@
 /** v2 request and response schemas (they generate the OpenAPI document). */
+
 import { z } from '@hono/zod-openapi';
+import { EVENT_TYPES } from '../../src/domain/events/events.ts';
 import { AssignRiderInput, ReasonInput, RiderLocationInput } from '../../src/domain/orders/commands.ts';
 import { orderSchema, paymentBody } from '../schemas.ts';
 import { V2_ACTION_PATHS } from './serialize.ts';
@@ -38,6 +40,25 @@ export const OrderWithIncludedSchema = OrderV2.extend({ included: IncludedSchema
 export const OrderPageSchema = z
   .object({ results: z.array(OrderV2), next_cursor: z.string().nullable(), included: IncludedSchema.optional() })
   .openapi('OrderPage');
+
+export const EventSchema = z
+  .object({
+    id: z.string().openapi({ example: 'evt_42' }),
+    type: z.enum(EVENT_TYPES),
+    created_at: z.string(),
+    data: z.object({
+      order: OrderV2.openapi({ description: 'The order as this version left it' }),
+      refund: z.object({ id: z.string(), amount: z.number().int() }).optional().openapi({ description: 'order.refunded only' }),
+    }),
+  })
+  .openapi('Event');
+
+export const EventPageSchema = z
+  .object({
+    results: z.array(EventSchema),
+    next_cursor: z.string().nullable().openapi({ description: 'The last event id: poll with ?after=<it> to catch up' }),
+  })
+  .openapi('EventPage');
 
 export const RestaurantPageSchema = z
   .object({ results: z.array(RestaurantSchema), next_cursor: z.string().nullable() })

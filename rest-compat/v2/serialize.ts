@@ -1,4 +1,5 @@
 /** v2 JSON: orders, their ETags, related rows, and each action's path segment. */
+import type { FeedEvent } from '../../src/domain/events/events.ts';
 import type { OrderActionName } from '../../src/domain/orders/order-state-machine.ts';
 import type { RestaurantWithMenu } from '../../src/domain/restaurants/restaurant.queries.ts';
 import type { RiderView } from '../../src/domain/riders/rider.queries.ts';
@@ -33,3 +34,11 @@ export const restaurantWithMenuJson = (restaurant: RestaurantWithMenu) => ({
 });
 
 export const riderJson = (rider: RiderView) => ({ id: rider.id, name: rider.name, current_location: rider.location });
+
+/** An event as the feed and webhooks send it (SPEC §9): the order in its v2 JSON at that version. */
+export const eventJson = (event: FeedEvent) => ({
+  id: event.id,
+  type: event.type,
+  created_at: event.createdAt.toISOString(),
+  data: { order: orderFields(event.data.order), ...(event.data.refund ? { refund: event.data.refund } : {}) },
+});

@@ -79,6 +79,20 @@ const CHECKS: Check[] = [
           WHERE r.provider_refund_id IS NULL AND r.refunded_at IS NULL AND r.created_at < now() - interval '5 minutes'`,
   },
   {
+    invariant: 'every change since the event feed began has its event (SPEC §9), and every event its change',
+    sql: `SELECT coalesce(h.order_id, v.order_id) AS order_id, format('history v%s, event %s', h.version, v.id) AS detail
+          FROM (SELECT * FROM order_events WHERE created_at >= (SELECT min(created_at) FROM events)) h
+          FULL JOIN (SELECT * FROM events WHERE version IS NOT NULL) v ON v.order_id = h.order_id AND v.version = h.version
+          WHERE h.id IS NULL OR v.id IS NULL`,
+  },
+  {
+    invariant: 'every refund the provider confirmed has its order.refunded event',
+    sql: `SELECT r.order_id, format('refund %s (%s) has no order.refunded event', r.id, r.provider_refund_id) AS detail
+          FROM refunds r
+          WHERE r.provider_refund_id IS NOT NULL AND r.refunded_at >= (SELECT min(created_at) FROM events)
+            AND NOT EXISTS (SELECT 1 FROM events v WHERE v.type = 'order.refunded' AND v.data->'refund'->>'id' = r.provider_refund_id)`,
+  },
+  {
     invariant: 'no payment attempt stays in flight for minutes (recovery settles them)',
     sql: `SELECT a.order_id, format('attempt %s (%s) in flight since %s', a.id, a.provider_key, a.created_at) AS detail
           FROM payment_attempts a

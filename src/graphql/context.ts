@@ -1,6 +1,7 @@
 /** What every resolver receives: the caller, the services it calls and per-request loaders. Nothing framework-specific. */
 import DataLoader from 'dataloader';
 import type { Actor } from '../domain/auth.ts';
+import { listEvents } from '../domain/events/events.ts';
 import { findVisibleOrder, findVisibleOrders, orderById } from '../domain/orders/order.queries.ts';
 import type { OrderService } from '../domain/orders/order.service.ts';
 import { findRestaurant, findRestaurants } from '../domain/restaurants/restaurant.queries.ts';
@@ -39,6 +40,7 @@ export function createReadQueries(prisma: PrismaClient) {
     restaurants: over(findRestaurants),
     rider: over(findRider),
     riderLocationsVisibleTo: over(riderLocationsVisibleTo),
+    events: over(listEvents),
   };
 }
 

@@ -7,6 +7,7 @@ import './types/order.ts';
 import './types/restaurant.ts';
 import './types/rider.ts';
 import './types/viewer.ts';
+import './types/event.ts';
 import './types/subscriptions.ts';
 
 export const schema = builder.toSchema();

@@ -38,6 +38,7 @@ function cancellation(orderId: number, expectedVersion: number, key: string): Or
     assignedRiderId: null,
     reason: 'test',
     at: new Date(),
+    snapshot: { id: orderId, status: 'cancelled', version: expectedVersion + 1 },
     refund: true,
     idempotency: {
       actorRole: 'customer',

@@ -173,7 +173,9 @@ type RestRoute =
   | { kind: 'create' }
   /** `attempts`: the requests tried on each invisible order; `positive`: the action the rightful actor runs. */
   | { kind: 'action'; attempts: (order: OrderWithItems, actor: Actor) => Attempt[]; positive: OrderActionName }
-  | { kind: 'no-orders'; why: string };
+  | { kind: 'no-orders'; why: string }
+  /** The event feed (SPEC §9): each event carries its order, so its orders must be exactly the visible ones. */
+  | { kind: 'feed' };
 
 const PLAIN_READ: ReadVariant = { label: 'plain' };
 
@@ -284,6 +286,7 @@ const REST_ROUTES: Record<string, RestRoute> = {
   'POST /v2/orders/{id}/rider-assignment': v2Action('assign_rider'),
   'POST /v2/orders/{id}/pickup': v2Action('pick_up'),
   'POST /v2/orders/{id}/delivery': v2Action('deliver'),
+  'GET /v2/events': { kind: 'feed' },
   'GET /v2/restaurants': { kind: 'no-orders', why: 'restaurants only' },
   'GET /v2/restaurants/{id}': { kind: 'no-orders', why: 'a restaurant and its menu' },
   'GET /v2/riders/{id}': { kind: 'no-orders', why: 'a rider; its location rules are test/graphql/rider-location.test.ts' },
@@ -365,6 +368,10 @@ const GRAPHQL_FIELDS: Record<string, GraphQLField> = {
   'Query.node': { kind: 'read' },
   'Query.nodes': { kind: 'read' },
   'Query.orders': { kind: 'list' },
+  'Query.events': { kind: 'list' },
+  'EventConnection.edges': { kind: 'part', of: 'Query.events' },
+  'EventEdge.node': { kind: 'part', of: 'Query.events' },
+  'Event.order': { kind: 'part', of: 'Query.events' },
   'Restaurant.orders': { kind: 'list' },
   'Mutation.createOrder': { kind: 'create' },
   'Mutation.payOrder': { kind: 'action', action: 'pay' },
@@ -526,6 +533,24 @@ async function walk(
  */
 type ListRun = { label: string; ids: number[]; restaurantId?: number; statuses?: OrderStatusName[] };
 const GRAPHQL_LISTS: Record<string, (caller: Role) => Promise<ListRun[]>> = {
+  'Query.events': async (caller) => {
+    // Many events per order: the run is the set of orders the events carry.
+    const ids = new Set<number>();
+    let after: string | null = null;
+    for (let page = 0; ; page++) {
+      expect(page, 'too many pages').toBeLessThan(500);
+      const result = await gql(
+        caller,
+        'query($after: String) { events(first: 100, after: $after) { edges { node { order { databaseId } } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
+      expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+      for (const edge of result.data.events.edges) ids.add(edge.node.order.databaseId);
+      if (!result.data.events.pageInfo.hasNextPage) break;
+      after = result.data.events.pageInfo.endCursor;
+    }
+    return [{ label: 'events, pages of 100', ids: [...ids] }];
+  },
   'Query.orders': async (caller) => {
     const query = `query($first: Int, $after: String, $status: [OrderStatus!]) { orders(first: $first, after: $after, status: $status) { ${PAGE} } }`;
     const statuses: OrderStatusName[] = ['preparing', 'ready_for_pickup', 'in_transit'];
@@ -841,6 +866,28 @@ describe(`REST: reading one order (${backend})`, () => {
       }
     },
   );
+});
+
+describe(`REST: the event feed (${backend})`, () => {
+  const cases = byRole(routesOf('feed'));
+  it.each(cases)('$route as $role: the events of exactly the visible orders, every page', async ({ route, role }) => {
+    const because = `${route} as ${role}`;
+    const ids = new Set<number>();
+    let after: string | null = null;
+    for (let page = 0; ; page++) {
+      expect(page, `${because}: too many pages`).toBeLessThan(500);
+      const response = await send(role, route, null, { query: `limit=100${after ? `&after=${after}` : ''}` });
+      expect(response.status, `${because}: ${response.text}`).toBe(200);
+      for (const event of response.body.results) ids.add(event.data.order.id);
+      if (response.body.results.length === 0) break;
+      after = response.body.next_cursor;
+    }
+    await expectAllVisible(DEMO[role], [...ids], because);
+    expect(
+      VISIBLE[role].filter((name) => !ids.has(fx[name].id)),
+      `${because}: visible fixtures missing`,
+    ).toEqual([]);
+  });
 });
 
 describe(`REST: lists (${backend})`, () => {
@@ -1263,6 +1310,7 @@ describe(`GraphQL: without a valid token (${backend})`, () => {
           'Query.node': `query($id: ID!) { node(id: $id) { ... on Order { ${ORDER_SELECTION} } } }`,
           'Query.nodes': `query($id: ID!) { nodes(ids: [$id]) { ... on Order { ${ORDER_SELECTION} } } }`,
           'Query.orders': `{ orders { edges { node { ${ORDER_SELECTION} } } } }`,
+          'Query.events': `{ events { edges { node { order { ${ORDER_SELECTION} } } } } }`,
           'Restaurant.orders': `{ restaurant(id: "1") { orders { edges { node { ${ORDER_SELECTION} } } } } }`,
         };
         return [{ field, query: queries[field]!, variables: () => ({ id: gid('Order', order().id) }) }];

@@ -13,6 +13,7 @@
  */
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
+import { eventInsert, eventTypeOf } from '../events/events.ts';
 import { type IdempotencyRecordFields, recordInsert } from '../idempotency.ts';
 import { enqueueRefundJobs } from '../payments/payments.ts';
 import type { OrderActionName, OrderStatusName } from './order-state-machine.ts';
@@ -46,6 +47,8 @@ export type OrderChange = {
   /** Refund the order's succeeded payment, if it has one. */
   refund?: boolean;
   idempotency?: IdempotencyRecordFields;
+  /** The order as the change leaves it, for the event that goes out with it (SPEC §9). */
+  snapshot: Prisma.JsonObject;
 };
 
 /** Commits the change; returns the new version, or null when the order was no longer at `expectedVersion`. */
@@ -93,6 +96,8 @@ export async function commitOrderChange(prisma: PrismaClient, change: OrderChang
     mustRun.push(Prisma.sql`(SELECT count(*) FROM refund_job)`);
   }
   if (idempotency) parts.push(Prisma.sql`idempotency AS (${recordInsert(idempotency, Prisma.sql`FROM updated`)})`);
+  const type = eventTypeOf(change.action, change.toStatus);
+  parts.push(Prisma.sql`outgoing AS (${eventInsert(type, { order: change.snapshot }, Prisma.sql`FROM updated`)})`);
   const extra = mustRun.length ? Prisma.sql`, ${Prisma.join(mustRun, ', ')}` : Prisma.empty;
   const rows = await prisma.$queryRaw<{ version: number }[]>`WITH ${Prisma.join(parts, ',\n')} SELECT version${extra} FROM updated`;
   return rows[0]?.version ?? null;

@@ -10,6 +10,11 @@ import type { OrderStatusName } from './order-state-machine.ts';
 
 export type OrderWithItems = Order & { items: OrderItem[] };
 
+/** JSON form of an order as idempotency records and events keep it (dates as ISO strings). */
+export function toSnapshot(order: OrderWithItems): Prisma.JsonObject {
+  return JSON.parse(JSON.stringify(order)) as Prisma.JsonObject;
+}
+
 export const itemsInOrder = { items: { orderBy: { position: 'asc' } } } as const satisfies Prisma.OrderInclude;
 
 /** Items plus the order's restaurant and rider rows, loaded in the same statement (relation joins). */

@@ -6,7 +6,7 @@
  * business rules (400) — then one compare-and-swap statement that commits the new version with its history event,
  * payment or refund, and idempotency record, all or nothing (order-change.ts).
  */
-import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import {
   type FieldError,
@@ -16,6 +16,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from '../errors.ts';
+import { eventInsert } from '../events/events.ts';
 import {
   fingerprintOf,
   type IdempotencyStore,
@@ -37,7 +38,7 @@ import {
   ReasonInput,
   RiderLocationInput,
 } from './commands.ts';
-import { itemsInOrder, loadOrder, type OrderWithItems } from './order.queries.ts';
+import { itemsInOrder, loadOrder, type OrderWithItems, toSnapshot } from './order.queries.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
 import { commitOrderChange, type PaymentRecord } from './order-change.ts';
 import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
@@ -99,11 +100,6 @@ export type OrderServiceDeps = {
   onActionOutcome?: (action: string, outcome: string) => void;
 };
 
-/** JSON form of an order as stored in an idempotency record. */
-export function toSnapshot(order: OrderWithItems): Prisma.JsonObject {
-  return JSON.parse(JSON.stringify(order)) as Prisma.JsonObject;
-}
-
 export class OrderService {
   constructor(private readonly deps: OrderServiceDeps) {}
 
@@ -143,6 +139,7 @@ export class OrderService {
         });
         const outcome: StoredOutcome = { result: 'created', order: toSnapshot(order) };
         await tx.$executeRaw(recordInsert(recordFor(order.id, outcome)));
+        await tx.$executeRaw(eventInsert('order.created', { order: outcome.order }, Prisma.empty, Prisma.sql`${order.id}::integer, 1`));
         return { order, replayed: false, outcome };
       });
     });
@@ -362,6 +359,7 @@ export class OrderService {
       ...(decision.payment ? { payment: decision.payment } : {}),
       ...(decision.refund ? { refund: true } : {}),
       ...(recordFor ? { idempotency: recordFor(order.id, outcome) } : {}),
+      snapshot: outcome.order,
     });
     if (version === null) return null;
     if (version !== result.version) throw new Error(`order ${order.id} went from version ${order.version} to ${version}`);

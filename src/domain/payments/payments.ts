@@ -19,6 +19,8 @@ import type { JobHelpers, Task, TaskList } from 'graphile-worker';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import { PaymentInProgressError, PaymentProviderUnavailableError } from '../errors.ts';
+import { type EventData, eventInsert } from '../events/events.ts';
+import { loadOrder, toSnapshot } from '../orders/order.queries.ts';
 import type { ChargeOutcome, PaymentMethod, PaymentProvider } from './payment-provider.ts';
 
 /** Job names of the job queue (see infra/job-queue.ts). */
@@ -228,10 +230,16 @@ export class Payments {
       if (!existing) throw error;
       providerRefundId = existing.id;
     }
-    await this.prisma.refund.updateMany({
-      where: { id: refundId, providerRefundId: null },
-      data: { providerRefundId, refundedAt: new Date() },
-    });
+    // The confirmation and its order.refunded event (SPEC §9) are one statement: one exists exactly when the other does.
+    const order = await loadOrder(this.prisma, refund.orderId);
+    const data: EventData = { order: order ? toSnapshot(order) : {}, refund: { id: providerRefundId, amount: refund.amount } };
+    await this.prisma.$executeRaw`
+      WITH confirmed AS (
+        UPDATE refunds SET provider_refund_id = ${providerRefundId}::text, refunded_at = now()
+        WHERE id = ${refundId}::integer AND provider_refund_id IS NULL
+        RETURNING order_id
+      )
+      ${eventInsert('order.refunded', data, Prisma.sql`FROM confirmed`, Prisma.sql`order_id, NULL::integer`)}`;
   }
 
   /** Attempts in flight right now (metrics). */

@@ -1,0 +1,97 @@
+/**
+ * Order events (SPEC §9): what leaves the service. One row per history entry, inserted by the same statement or
+ * transaction that commits the version it describes, so an event exists exactly when its change committed; plus
+ * `order.refunded` when the provider confirms a refund. Ids come from a sequence: never reused, never changed.
+ */
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import type { Actor } from '../auth.ts';
+import { ValidationError } from '../errors.ts';
+import { visibleOrdersWhere } from '../orders/order-access.ts';
+import type { OrderActionName, OrderStatusName } from '../orders/order-state-machine.ts';
+
+export const EVENT_TYPES = [
+  'order.created',
+  'order.paid',
+  'order.payment_failed',
+  'order.cancelled',
+  'order.accepted',
+  'order.rejected',
+  'order.preparation_completed',
+  'order.rider_assigned',
+  'order.picked_up',
+  'order.delivered',
+  'order.refunded',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+const TYPE_OF_ACTION: Record<Exclude<OrderActionName, 'pay'>, EventType> = {
+  cancel: 'order.cancelled',
+  accept: 'order.accepted',
+  reject: 'order.rejected',
+  complete_preparation: 'order.preparation_completed',
+  assign_rider: 'order.rider_assigned',
+  pick_up: 'order.picked_up',
+  deliver: 'order.delivered',
+};
+
+/** The event a history entry is: its action, or the creation; a payment is paid or failed by where it led. */
+export function eventTypeOf(action: OrderActionName | null, toStatus: OrderStatusName): EventType {
+  if (action === null) return 'order.created';
+  if (action === 'pay') return toStatus === 'payment_failed' ? 'order.payment_failed' : 'order.paid';
+  return TYPE_OF_ACTION[action];
+}
+
+/** What an event carries: the order as its version left it (a snapshot), and for a refund the refund. */
+export type EventData = { order: Prisma.JsonObject; refund?: { id: string; amount: number } };
+
+/**
+ * The one way an event is written: an INSERT … SELECT whose order id and version come from `from` (the CTE of the
+ * change it describes, so that nothing is written when the change writes nothing), or given when `from` is empty.
+ */
+export function eventInsert(type: EventType, data: EventData, from: Prisma.Sql, columns = Prisma.sql`id, version`): Prisma.Sql {
+  return Prisma.sql`INSERT INTO events (type, order_id, version, data)
+      SELECT ${type}::text, ${columns}, ${JSON.stringify(data)}::jsonb ${from}`;
+}
+
+/** An event's public id, e.g. `evt_42`. */
+export const eventId = (id: bigint | number) => `evt_${id}`;
+
+/** The sequence number inside a public event id, or null when it is not one. */
+function sequenceOf(id: string): bigint | null {
+  const match = /^evt_([1-9][0-9]{0,17})$/.exec(id);
+  return match ? BigInt(match[1]!) : null;
+}
+
+export const FEED_PAGE = { default: 20, max: 100 } as const;
+
+export type FeedEvent = { id: string; type: EventType; createdAt: Date; orderId: number; data: EventData };
+
+/**
+ * The events of the orders the actor may see (SPEC §3), oldest first, after the cursor. `nextCursor` is the last
+ * event's id, or the cursor given when there is nothing new: a client polls with it and never misses an event.
+ */
+export async function listEvents(
+  prisma: PrismaClient,
+  actor: Actor,
+  options: { after?: string | undefined; limit?: number | undefined },
+): Promise<{ events: FeedEvent[]; nextCursor: string | null; hasMore: boolean }> {
+  const after = options.after === undefined ? null : sequenceOf(options.after);
+  if (options.after !== undefined && after === null) throw ValidationError.of('after', 'is not an event id (evt_…)');
+  const limit = options.limit ?? FEED_PAGE.default;
+  if (!Number.isInteger(limit) || limit < 1 || limit > FEED_PAGE.max)
+    throw ValidationError.of('limit', `must be from 1 to ${FEED_PAGE.max}`);
+  const rows = await prisma.event.findMany({
+    where: { ...(after === null ? {} : { id: { gt: after } }), order: visibleOrdersWhere(actor) },
+    orderBy: { id: 'asc' },
+    take: limit + 1,
+  });
+  const hasMore = rows.length > limit;
+  const events = rows.slice(0, limit).map((row) => ({
+    id: eventId(row.id),
+    type: row.type as EventType,
+    createdAt: row.createdAt,
+    orderId: row.orderId,
+    data: row.data as unknown as EventData,
+  }));
+  return { events, nextCursor: events.at(-1)?.id ?? options.after ?? null, hasMore };
+}
