@@ -86,6 +86,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     idempotency,
     payments,
     onActionOutcome: (action, outcome) => metrics.actionOutcomes.inc({ action, outcome }),
+    onRiderMoved: (move) => pubsub.pubsub.publishRiderLocation(move),
     onOrderChanged: (order) => {
       for (const listener of orderChangeListeners) listener(order);
     },

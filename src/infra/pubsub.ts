@@ -4,11 +4,17 @@
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
+import type { RiderMoved } from '../domain/orders/order.service.ts';
 import type { Order } from '../generated/prisma/client.ts';
 import type { Redis, RedisConnection } from './redis.ts';
 
 /** The changed order's parties and status: enough for a subscriber to know, without a query, whether it may see it. */
 export type OrderChanged = { orderId: number } & Pick<Order, 'customerId' | 'restaurantId' | 'riderId' | 'status'>;
+
+/** A tracked rider's location for one order (`at` as ISO text: it crosses Redis as JSON), or the end of tracking. */
+export type RiderLocationEvent = ({ kind: 'location'; lat: number; lng: number; at: string } & OrderChanged) | { kind: 'end' };
+
+type PubSubEvent = OrderChanged | RiderLocationEvent;
 
 export type OrderPubSub = ReturnType<typeof createOrderPubSub>['pubsub'];
 
@@ -17,7 +23,7 @@ export function createOrderPubSub(redis: RedisConnection, channelPrefix: string)
   if (redis.kind === 'redis') {
     const publishClient = redis.duplicate();
     const subscribeClient = redis.duplicate();
-    const pubsub = createPubSub<{ [topic: string]: [OrderChanged] }>({
+    const pubsub = createPubSub<{ [topic: string]: [PubSubEvent] }>({
       eventTarget: createRedisEventTarget({
         publishClient: handlingRejections(publishClient, ['publish']),
         subscribeClient: handlingRejections(subscribeClient, ['subscribe', 'unsubscribe']),
@@ -31,7 +37,7 @@ export function createOrderPubSub(redis: RedisConnection, channelPrefix: string)
       },
     };
   }
-  return { pubsub: typed(createPubSub<{ [topic: string]: [OrderChanged] }>(), channelPrefix), close: async () => {} };
+  return { pubsub: typed(createPubSub<{ [topic: string]: [PubSubEvent] }>(), channelPrefix), close: async () => {} };
 }
 
 /**
@@ -57,14 +63,33 @@ function handlingRejections(client: Redis, commands: readonly ('publish' | 'subs
 }
 
 /** Topic names carry the deployment's prefix, so services sharing one Redis never hear each other. */
-function typed(pubsub: ReturnType<typeof createPubSub<{ [topic: string]: [OrderChanged] }>>, prefix: string) {
+function typed(pubsub: ReturnType<typeof createPubSub<{ [topic: string]: [PubSubEvent] }>>, prefix: string) {
   return {
     publishOrderChanged({ id, customerId, restaurantId, riderId, status }: { id: number } & Omit<OrderChanged, 'orderId'>) {
       const event: OrderChanged = { orderId: id, customerId, restaurantId, riderId, status };
       pubsub.publish(`${prefix}order:${id}`, event);
       pubsub.publish(`${prefix}restaurant:${restaurantId}`, event);
+      // Live tracking ends when the food has arrived.
+      if (status === 'delivered') pubsub.publish(`${prefix}order-location:${id}`, { kind: 'end' });
     },
-    orderChanges: (orderId: number) => pubsub.subscribe(`${prefix}order:${orderId}`),
-    restaurantOrderChanges: (restaurantId: number) => pubsub.subscribe(`${prefix}restaurant:${restaurantId}`),
+    publishRiderLocation({ order, lat, lng, at }: RiderMoved) {
+      const { id, customerId, restaurantId, riderId, status } = order;
+      const event: RiderLocationEvent = {
+        kind: 'location',
+        orderId: id,
+        customerId,
+        restaurantId,
+        riderId,
+        status,
+        lat,
+        lng,
+        at: at.toISOString(),
+      };
+      pubsub.publish(`${prefix}order-location:${id}`, event);
+    },
+    orderChanges: (orderId: number) => pubsub.subscribe(`${prefix}order:${orderId}`) as AsyncIterable<OrderChanged>,
+    riderLocations: (orderId: number) => pubsub.subscribe(`${prefix}order-location:${orderId}`) as AsyncIterable<RiderLocationEvent>,
+    restaurantOrderChanges: (restaurantId: number) =>
+      pubsub.subscribe(`${prefix}restaurant:${restaurantId}`) as AsyncIterable<OrderChanged>,
   };
 }

@@ -88,6 +88,14 @@ type Decision = {
 /** Decides the change once every check has passed; null when it finds the order changed since it was read. */
 type Decide = (order: OrderWithItems, toStatus: OrderStatusName) => Decision | null | Promise<Decision | null>;
 
+/** A rider's reported location, for one order it is carrying; the order's parties decide who may hear it. */
+export type RiderMoved = {
+  order: { id: number; customerId: number; restaurantId: number; riderId: number | null; status: OrderStatusName };
+  lat: number;
+  lng: number;
+  at: Date;
+};
+
 export type OrderChangeListener = (order: OrderWithItems) => void;
 
 export type OrderServiceDeps = {
@@ -96,6 +104,8 @@ export type OrderServiceDeps = {
   payments: Payments;
   /** Called after commit for every change (subscriptions). */
   onOrderChanged?: OrderChangeListener;
+  /** Called when a rider reports its location, once per order it is carrying (live tracking). */
+  onRiderMoved?: (move: RiderMoved) => void;
   /** Called once per action with `ok`, `replayed` or the error code (metrics). */
   onActionOutcome?: (action: string, outcome: string) => void;
 };
@@ -225,11 +235,21 @@ export class OrderService {
     return this.execute(command, 'deliver', {}, (_order, toStatus) => ({ toStatus }));
   }
 
-  /** A rider reports where it is. */
+  /** A rider reports where it is; the orders it is carrying hear of it (SPEC §9 live tracking). */
   async updateRiderLocation(command: UpdateRiderLocationCommand) {
     if (command.actor.role !== 'rider') throw new ForbiddenError('Only riders report their location');
     const { lat, lng } = parseInput(RiderLocationInput, command);
-    return this.deps.prisma.rider.update({ where: { id: command.actor.id }, data: { lat, lng, locationUpdatedAt: new Date() } });
+    const at = new Date();
+    const rider = await this.deps.prisma.rider.update({ where: { id: command.actor.id }, data: { lat, lng, locationUpdatedAt: at } });
+    if (this.deps.onRiderMoved) {
+      // Tracked while the food is ready or on its way: the orders assigned to this rider in those two statuses.
+      const tracked = await this.deps.prisma.order.findMany({
+        where: { riderId: rider.id, status: { in: ['ready_for_pickup', 'in_transit'] } },
+        select: { id: true, customerId: true, restaurantId: true, riderId: true, status: true },
+      });
+      for (const order of tracked) this.deps.onRiderMoved({ order, lat, lng, at });
+    }
+    return rider;
   }
 
   private withReason(command: ReasonCommand, action: 'cancel' | 'reject'): Promise<ActionResult> {

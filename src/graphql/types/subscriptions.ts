@@ -7,7 +7,7 @@ import { GraphQLError } from 'graphql';
 import { filter, pipe } from 'graphql-yoga';
 import type { Actor } from '../../domain/auth.ts';
 import { canSee, canWatchRestaurant } from '../../domain/orders/order-access.ts';
-import type { OrderChanged } from '../../infra/pubsub.ts';
+import type { OrderChanged, RiderLocationEvent } from '../../infra/pubsub.ts';
 import { builder, unauthenticated } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { parseId } from '../ids.ts';
@@ -39,7 +39,7 @@ builder.subscriptionField('orderUpdated', (t) =>
       if (!order) throw notFound(`Order ${args.orderId}`);
       // Each event carries the order's parties and status after the change: visibility is decided without a query.
       const stillVisible = (event: OrderChanged) => canSee(actor, event);
-      return pipe(ctx.pubsub.orderChanges(order.id) as AsyncIterable<OrderChanged>, filter(stillVisible));
+      return pipe(ctx.pubsub.orderChanges(order.id), filter(stillVisible));
     },
     resolve: changedOrder,
   }),
@@ -60,8 +60,51 @@ builder.subscriptionField('restaurantOrderUpdated', (t) =>
         !(await ctx.queries.restaurant(restaurantId, { select: { id: true } }))
       )
         throw notFound(`Restaurant ${args.restaurantId}`);
-      return ctx.pubsub.restaurantOrderChanges(restaurantId) as AsyncIterable<OrderChanged>;
+      return ctx.pubsub.restaurantOrderChanges(restaurantId);
     },
     resolve: changedOrder,
+  }),
+);
+
+type TrackedLocation = Extract<RiderLocationEvent, { kind: 'location' }>;
+
+const RiderLocationRef = builder.objectRef<TrackedLocation>('RiderLocation').implement({
+  description: 'Where the rider carrying an order is, as it reported it.',
+  fields: (t) => ({
+    lat: t.exposeFloat('lat'),
+    lng: t.exposeFloat('lng'),
+    at: t.field({ type: 'DateTime', resolve: (event) => new Date(event.at) }),
+  }),
+});
+
+/** The locations a subscriber may hear, until tracking ends (the order is delivered). */
+async function* untilDelivered(source: AsyncIterable<RiderLocationEvent>, actor: Actor): AsyncGenerator<TrackedLocation> {
+  for await (const event of source) {
+    if (event.kind === 'end') return;
+    // The rider's location is for whoever may see the order it is carrying (SPEC §3), decided from the event.
+    if (canSee(actor, event)) yield event;
+  }
+}
+
+builder.subscriptionField('riderLocationUpdated', (t) =>
+  t.field({
+    type: RiderLocationRef,
+    description: 'Each location the assigned rider reports while the order is ready for pickup or in transit; ends at delivery.',
+    authScopes: { authenticated: true },
+    args: { orderId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const actor = requireActor(ctx);
+      const orderId = parseId(String(args.orderId), 'Order');
+      const order = orderId === null ? null : await ctx.queries.visibleOrder(actor, orderId, { select: { id: true, status: true } });
+      if (!order) throw notFound(`Order ${args.orderId}`);
+      const locations = ctx.pubsub.riderLocations(order.id);
+      if (order.status === 'delivered') {
+        // Nothing more will be tracked: end at once (and let go of the topic).
+        await locations[Symbol.asyncIterator]().return?.();
+        return (async function* () {})();
+      }
+      return untilDelivered(locations, actor);
+    },
+    resolve: (event) => event,
   }),
 );
