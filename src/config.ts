@@ -35,6 +35,8 @@ const envSchema = z.object({
     .optional(),
   /** Prefix for every Redis key, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z.string().default('quickeats:'),
+  /** How long a Redis command may take before its caller falls back (the database, an in-process limiter). */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int().min(50).max(10_000).default(500),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SEED_DEMO_DATA: booleanString.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level' }).default('info'),
@@ -75,6 +77,7 @@ export type Config = {
   /** Undefined → in-process stand-ins for Redis. */
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  redisCommandTimeoutMs: number;
   jwtSecret: string;
   usingDevelopmentJwtSecret: boolean;
   seedDemoData: boolean;
@@ -124,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     usingDevelopmentJwtSecret: !e.JWT_SECRET,
     seedDemoData: e.SEED_DEMO_DATA ?? !isProduction,

@@ -59,7 +59,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     await jobs.migrate();
   }
   if (config.seedDemoData && (await seedDemoData(db))) logger.info('filled the empty database with demo data');
-  const redis = await connectRedis({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
+  const redis = await connectRedis({
+    url: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  });
   const idempotency = new IdempotencyStore(db.prisma, redis.client);
   let payments: Payments | undefined;
   const metrics = createMetrics({

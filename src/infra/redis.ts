@@ -16,7 +16,7 @@ export type RedisConnection = {
   close(): Promise<void>;
 };
 
-export type RedisOptions = { url?: string | undefined; keyPrefix: string };
+export type RedisOptions = { url?: string | undefined; keyPrefix: string; commandTimeoutMs?: number };
 
 /** Connects to Redis, or creates the in-process stand-in. Never throws for an unreachable server: ping() reports it. */
 export async function connectRedis(options: RedisOptions): Promise<RedisConnection> {
@@ -43,7 +43,7 @@ export async function connectRedis(options: RedisOptions): Promise<RedisConnecti
     // Fail commands fast while Redis is away instead of queueing them; reconnect in the background. Every caller
     // has a fallback (the database for idempotency, an in-memory limiter for rate limits), so a slow answer is
     // worse than none: a healthy Redis answers in well under a millisecond.
-    commandTimeout: 500,
+    commandTimeout: options.commandTimeoutMs ?? 500,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     connectTimeout: 2_000,

@@ -110,7 +110,7 @@ runIfRedis(`Redis faults on a private redis-server (${backend})`, () => {
     await redis.start();
   });
   afterAll(() => redis?.kill());
-  const service = setUpTestService(() => ({ REDIS_URL: redis.url }), { resetEach: false });
+  const service = setUpTestService(() => ({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' }), { resetEach: false });
   beforeAll(() => {
     expect(service.container.redis.kind).toBe('redis');
     // A slow payment provider: the provider client is wrapped, so every charge is counted and may be held.

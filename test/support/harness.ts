@@ -81,6 +81,10 @@ export function testConfig(overrides: Env = {}): Config {
     RATE_LIMIT_PER_MINUTE: '0',
     REDIS_URL: process.env.TEST_REDIS_URL,
     REDIS_KEY_PREFIX: `quickeats-test:${randomBytes(4).toString('hex')}:`,
+    // Two test workers, PGlite and a redis-server being killed share two cores in CI: a command that stalls 500 ms
+    // there is not the outage these tests are about, yet it makes Redis callers fall back (a lock failing open, a
+    // fresh in-process rate budget). The fault tests that are about outages set the production default again.
+    REDIS_COMMAND_TIMEOUT_MS: '2000',
     ...overrides,
   });
 }
