@@ -12,7 +12,7 @@ import {
   VersionConflictError,
 } from '../../src/domain/errors.ts';
 import type { ActionResult } from '../../src/domain/orders/order.service.ts';
-import { backend, DEMO, MENU, setUpTestService } from '../support/harness.ts';
+import { backend, clearRedis, DEMO, MENU, setUpTestService } from '../support/harness.ts';
 import { holdCharges, orderIn, placeOrder } from '../support/orders.ts';
 import { countStatements } from '../support/sql-counter.ts';
 
@@ -119,7 +119,7 @@ describe(`idempotency keys (${backend})`, () => {
       amount: order.totalAmount,
     };
     const first = await orders().payOrder(command);
-    await service.container.redis.client.flushdb();
+    await clearRedis(service.container);
     const again = await orders().payOrder(command);
     expect(again).toMatchObject({ replayed: true, outcome: first.outcome });
     expect(await paymentRows()).toBe(1);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { backend, DEMO, setUpTestService } from '../support/harness.ts';
+import { backend, clearRedis, DEMO, setUpTestService } from '../support/harness.ts';
 import { placeOrder } from '../support/orders.ts';
 
 const service = setUpTestService({}, { resetEach: false });
@@ -44,7 +44,7 @@ describe(`replaying a stored outcome of another shape (${backend})`, () => {
        WHERE key = $1`,
       key,
     );
-    await service.container.redis.client.flushdb(); // the replay cache holds the outcome too
+    await clearRedis(service.container); // the replay cache holds the outcome too
     const old = await pay(order.id, key, order.totalAmount);
     expect(old.status).toBe(200);
     expect(old.replayed).toBe('true');

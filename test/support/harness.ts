@@ -109,7 +109,7 @@ export async function startTestService(overrides: Env = {}): Promise<TestService
       await container.db.prisma.$executeRawUnsafe('DELETE FROM graphile_worker._private_jobs');
       await container.db.prisma.rider.updateMany({ data: { lat: null, lng: null, locationUpdatedAt: null } });
       await container.db.prisma.menuItem.updateMany({ where: { id: MENU.r1Unavailable }, data: { available: false } });
-      await container.redis.client.flushdb().catch(() => {});
+      await clearRedis(container);
       await seedDemoData(container.db);
     },
     async close() {
@@ -135,6 +135,26 @@ export function setUpTestService(env: Env | (() => Env) = {}, { resetEach = true
   afterAll(() => started?.close());
   if (resetEach) beforeEach(() => current().reset());
   return new Proxy({} as TestService, { get: (_, property) => current()[property as keyof TestService] });
+}
+
+/**
+ * Deletes this service's Redis keys (its prefix) and nothing else. Test files run two at a time on one Redis: a
+ * FLUSHDB here would wipe another file's idempotency locks, replay cache and rate budgets in the middle of its test.
+ */
+export async function clearRedis(container: Container): Promise<void> {
+  if (container.redis.kind !== 'redis') {
+    await container.redis.client.flushdb();
+    return;
+  }
+  // In a script: the key names SCAN returns already carry the prefix, which the client would add a second time.
+  const script = `local cursor = '0'
+    repeat
+      local page = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 1000)
+      cursor = page[1]
+      for _, key in ipairs(page[2]) do redis.call('DEL', key) end
+    until cursor == '0'
+    return 0`;
+  await container.redis.client.eval(script, 0, `${container.config.redisKeyPrefix}*`).catch(() => {});
 }
 
 /** Sends a GraphQL operation through app.request (no port) and returns the parsed JSON body. */
