@@ -22,6 +22,15 @@ function requireActor(ctx: GraphQLContext): Actor {
   throw unauthenticated(ctx);
 }
 
+/** The subscriber and the order it asks to watch (id and status); NOT_FOUND when it may not see that order. */
+async function watchedOrder(ctx: GraphQLContext, rawId: string | number) {
+  const actor = requireActor(ctx);
+  const orderId = parseId(String(rawId), 'Order');
+  const order = orderId === null ? null : await ctx.queries.visibleOrder(actor, orderId, { select: { id: true, status: true } });
+  if (!order) throw notFound(`Order ${rawId}`);
+  return { actor, order };
+}
+
 /** The order as it is when the event is delivered, loaded as the subscriber's selection asks. */
 const changedOrder = (query: object, event: OrderChanged, _args: unknown, ctx: GraphQLContext) =>
   ctx.queries.orderById(event.orderId, query);
@@ -33,10 +42,7 @@ builder.subscriptionField('orderUpdated', (t) =>
     authScopes: { authenticated: true },
     args: { orderId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
-      const actor = requireActor(ctx);
-      const orderId = parseId(String(args.orderId), 'Order');
-      const order = orderId === null ? null : await ctx.queries.visibleOrder(actor, orderId, { select: { id: true } });
-      if (!order) throw notFound(`Order ${args.orderId}`);
+      const { actor, order } = await watchedOrder(ctx, args.orderId);
       // Each event carries the order's parties and status after the change: visibility is decided without a query.
       const stillVisible = (event: OrderChanged) => canSee(actor, event);
       return pipe(ctx.pubsub.orderChanges(order.id), filter(stillVisible));
@@ -93,17 +99,10 @@ builder.subscriptionField('riderLocationUpdated', (t) =>
     authScopes: { authenticated: true },
     args: { orderId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
-      const actor = requireActor(ctx);
-      const orderId = parseId(String(args.orderId), 'Order');
-      const order = orderId === null ? null : await ctx.queries.visibleOrder(actor, orderId, { select: { id: true, status: true } });
-      if (!order) throw notFound(`Order ${args.orderId}`);
-      const locations = ctx.pubsub.riderLocations(order.id);
-      if (order.status === 'delivered') {
-        // Nothing more will be tracked: end at once (and let go of the topic).
-        await locations[Symbol.asyncIterator]().return?.();
-        return (async function* () {})();
-      }
-      return untilDelivered(locations, actor);
+      const { actor, order } = await watchedOrder(ctx, args.orderId);
+      // A delivered order is tracked no more: the stream ends at once.
+      if (order.status === 'delivered') return (async function* () {})();
+      return untilDelivered(ctx.pubsub.riderLocations(order.id), actor);
     },
     resolve: (event) => event,
   }),
