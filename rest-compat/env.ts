@@ -2,6 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
 import type { OrderService } from '../src/domain/orders/order.service.ts';
+import type { Webhooks } from '../src/domain/webhooks/webhooks.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import type { AuthVariables } from '../src/http/auth.ts';
 import type { Logger } from '../src/infra/logger.ts';
@@ -10,8 +11,11 @@ import type { IfMatchVariables } from './middleware/if-match.ts';
 
 export type RestEnv = { Variables: RequestIdVariables & AuthVariables & IfMatchVariables & IdempotencyKeyVariables };
 
-/** The services the versions call: the order actions, the database the domain's read queries run on, the logger. */
-export type RestServices = { orders: OrderService; prisma: PrismaClient; logger: Logger };
+/**
+ * The services the versions call: the order actions, the webhook endpoints, the database the domain's read queries
+ * run on, the logger.
+ */
+export type RestServices = { orders: OrderService; webhooks: Webhooks; prisma: PrismaClient; logger: Logger };
 
 /** What createRestApi hands each version app besides its services. */
 export type VersionOptions = {

@@ -28,6 +28,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   const yoga = createGraphQLServer({
     prisma: container.db.prisma,
     orders: container.orders,
+    webhooks: container.webhooks,
     pubsub: container.pubsub,
     metrics: container.metrics,
     logger: container.logger,
@@ -138,7 +139,13 @@ export function createApp(container: Container, state: AppState = { shuttingDown
     return response;
   });
   const { orders, db, logger, authenticator, rateLimiter } = container;
-  app.route('/api', createRestApi({ orders, prisma: db.prisma, logger, authenticator, rateLimiter }, { maxBodyBytes: MAX_BODY_BYTES }));
+  app.route(
+    '/api',
+    createRestApi(
+      { orders, webhooks: container.webhooks, prisma: db.prisma, logger, authenticator, rateLimiter },
+      { maxBodyBytes: MAX_BODY_BYTES },
+    ),
+  );
 
   return app;
 }

@@ -64,6 +64,24 @@ const envSchema = z.object({
     .min(100)
     .max(7_000, 'must be at most 7000: recovery waits 3 × this + 5 s, and SPEC §8 gives it 30 s')
     .default(5_000),
+  /** Key material for webhook secrets at rest; unset: derived from JWT_SECRET (rotate both together then). */
+  WEBHOOK_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a webhook receiver has to answer 2xx (SPEC §9: 10 s). */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int().min(100).max(10_000).default(10_000),
+  /** The first retry of a failed delivery comes within this; each next one within twice the last, up to an hour. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number({ error: 'must be a number' }).int().min(10).max(10_000).default(5_000),
+  /** How long a failing delivery is retried before it is abandoned (SPEC §9: at least 3 days). */
+  WEBHOOK_RETRY_WINDOW_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int()
+    .min(1_000)
+    .default(3 * 24 * 3600 * 1000),
+  /** An endpoint whose every attempt has failed for this long is disabled. */
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int()
+    .min(1_000)
+    .default(5 * 24 * 3600 * 1000),
 });
 
 export type Config = {
@@ -93,6 +111,7 @@ export type Config = {
   /** Undefined → the built-in payment simulator. */
   paymentProvider: { url: string; secretKey: string } | undefined;
   paymentProviderTimeoutMs: number;
+  webhooks: { secretKey: string; timeoutMs: number; retryBaseMs: number; retryWindowMs: number; disableAfterMs: number };
 };
 
 /** Thrown for a bad environment; its message is the one line start-up prints. */
@@ -142,5 +161,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     paymentProvider:
       e.PAYMENT_PROVIDER_URL && e.PAYMENT_PROVIDER_KEY ? { url: e.PAYMENT_PROVIDER_URL, secretKey: e.PAYMENT_PROVIDER_KEY } : undefined,
     paymentProviderTimeoutMs: e.PAYMENT_PROVIDER_TIMEOUT_MS,
+    webhooks: {
+      secretKey: e.WEBHOOK_SECRET_KEY ?? `webhooks:${e.JWT_SECRET ?? DEV_JWT_SECRET}`,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryWindowMs: e.WEBHOOK_RETRY_WINDOW_MS,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_MS,
+    },
   };
 }

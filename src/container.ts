@@ -3,12 +3,14 @@
  * Transports receive a Container and never reach for process.env or globals.
  */
 import path from 'node:path';
+import { eventJson } from '../rest-compat/v2/serialize.ts';
 import type { Config } from './config.ts';
 import { Authenticator } from './domain/auth.ts';
 import { IdempotencyStore } from './domain/idempotency.ts';
 import { type OrderChangeListener, OrderService } from './domain/orders/order.service.ts';
 import { PaymentProvider } from './domain/payments/payment-provider.ts';
 import { Payments, paymentTasks } from './domain/payments/payments.ts';
+import { Webhooks, webhookTasks } from './domain/webhooks/webhooks.ts';
 import { type ActorRateLimiter, createRateLimiter } from './http/rate-limit.ts';
 import { type Database, openDatabase } from './infra/db.ts';
 import { createJobQueue, type JobQueue } from './infra/job-queue.ts';
@@ -28,6 +30,8 @@ export type Container = {
   idempotency: IdempotencyStore;
   orders: OrderService;
   payments: Payments;
+  /** Webhook endpoints and their deliveries (SPEC §9). */
+  webhooks: Webhooks;
   /** Background jobs shared by every process: refunds and payment recovery. */
   jobs: JobQueue;
   metrics: Metrics;
@@ -46,6 +50,8 @@ export type ContainerOptions = {
   migrate?: boolean;
   /** Work on background jobs in this process (default true). */
   runJobs?: boolean;
+  /** The payment provider client (default: the configured provider, or the built-in simulator). */
+  paymentProvider?: PaymentProvider;
 };
 
 /** Opens everything a process needs: database (migrated, seeded when configured), Redis, services. */
@@ -66,22 +72,33 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const idempotency = new IdempotencyStore(db.prisma, redis.client);
   let payments: Payments | undefined;
+  let webhooks: Webhooks | undefined;
   const metrics = createMetrics({
     dbPool: db.poolStats,
     paymentAttemptsInFlight: () => payments?.attemptsInFlight() ?? Promise.resolve(0),
+    webhookBacklog: () => webhooks?.backlog() ?? Promise.resolve(0),
   });
-  const provider = new PaymentProvider({
-    remote: config.paymentProvider,
-    timeoutMs: config.paymentProviderTimeoutMs,
-    // The simulator's charges must outlive a restart exactly as long as the embedded database that records them.
-    simulatorFile:
-      !config.databaseUrl && !config.embeddedDataDir.startsWith('memory://')
-        ? `${path.resolve(config.embeddedDataDir)}.payment-simulator.json`
-        : undefined,
-    onCall: (operation, outcome) => metrics.paymentProviderCalls.inc({ operation, outcome }),
-  });
+  const provider =
+    options.paymentProvider ??
+    new PaymentProvider({
+      remote: config.paymentProvider,
+      timeoutMs: config.paymentProviderTimeoutMs,
+      // The simulator's charges must outlive a restart exactly as long as the embedded database that records them.
+      simulatorFile:
+        !config.databaseUrl && !config.embeddedDataDir.startsWith('memory://')
+          ? `${path.resolve(config.embeddedDataDir)}.payment-simulator.json`
+          : undefined,
+      onCall: (operation, outcome) => metrics.paymentProviderCalls.inc({ operation, outcome }),
+    });
   payments = new Payments(db.prisma, provider, { providerTimeoutMs: config.paymentProviderTimeoutMs });
   db.onStatement(() => metrics.dbStatements.inc());
+  webhooks = new Webhooks(db.prisma, {
+    ...config.webhooks,
+    production: config.isProduction,
+    // Deliveries carry the event exactly as the REST feed shows it.
+    render: eventJson,
+    onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  });
   const orderChangeListeners = new Set<OrderChangeListener>();
   const pubsub = createOrderPubSub(redis, config.redisKeyPrefix);
   orderChangeListeners.add((order) => pubsub.pubsub.publishOrderChanged(order));
@@ -96,8 +113,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     },
   });
   if (options.runJobs !== false) {
-    const tasks = paymentTasks(payments, (attemptId) => orders.settlePaymentAttempt(attemptId));
-    await jobs.start(tasks, { maxRunMs: payments.attemptLeaseMs });
+    const tasks = { ...paymentTasks(payments, (attemptId) => orders.settlePaymentAttempt(attemptId)), ...webhookTasks(webhooks) };
+    await jobs.start(tasks, { maxRunMs: Math.max(payments.attemptLeaseMs, webhooks.maxJobMs) });
   }
   return {
     config,
@@ -108,6 +125,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     idempotency,
     orders,
     payments,
+    webhooks,
     jobs,
     pubsub: pubsub.pubsub,
     metrics,
@@ -115,6 +133,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     orderChangeListeners,
     async close() {
       await jobs.stop();
+      webhooks.close();
       await pubsub.close();
       await redis.close();
       await db.close();

@@ -49,6 +49,7 @@ import {
   riderJson,
   V2_ACTION_PATHS,
 } from './serialize.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['v2'];
@@ -121,7 +122,7 @@ async function respondToAction(c: Context<RestEnv>, orderId: number, act: (comma
 }
 
 /** The v2 app, mounted by createRestApi at /api/v2. */
-export function createV2({ orders, prisma, logger }: RestServices, options: VersionOptions) {
+export function createV2({ orders, webhooks, prisma, logger }: RestServices, options: VersionOptions) {
   const app = new OpenAPIHono<RestEnv>({ defaultHook: rejectInvalid });
   app.onError(problemHandler({ logger, actionName: (action) => V2_ACTION_PATHS[action] }));
   app.use('*', requireActor());
@@ -392,6 +393,8 @@ export function createV2({ orders, prisma, logger }: RestServices, options: Vers
       return c.json(riderJson(await reportRiderLocation({ prisma, orders }, { actor: actorOf(c), riderId: id, lat, lng })), 200);
     },
   );
+
+  webhookRoutes(app, webhooks);
 
   app.all('*', (c) => {
     throw unmatchedRoute(c, app.routes);

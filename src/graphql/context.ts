@@ -6,6 +6,7 @@ import { findVisibleOrder, findVisibleOrders, orderById } from '../domain/orders
 import type { OrderService } from '../domain/orders/order.service.ts';
 import { findRestaurant, findRestaurants } from '../domain/restaurants/restaurant.queries.ts';
 import { findRider, riderLocationsVisibleTo } from '../domain/riders/rider.queries.ts';
+import type { Webhooks } from '../domain/webhooks/webhooks.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { OrderPubSub } from '../infra/pubsub.ts';
 
@@ -18,6 +19,7 @@ export type GraphQLContext = {
   authError: Error | null;
   requestId: string;
   orders: OrderService;
+  webhooks: Webhooks;
   queries: ReadQueries;
   pubsub: OrderPubSub;
   loaders: ReturnType<typeof createLoaders>;

@@ -8,6 +8,7 @@ import './types/restaurant.ts';
 import './types/rider.ts';
 import './types/viewer.ts';
 import './types/event.ts';
+import './types/webhook.ts';
 import './types/subscriptions.ts';
 
 export const schema = builder.toSchema();

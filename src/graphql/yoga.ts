@@ -6,6 +6,7 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Actor } from '../domain/auth.ts';
 import type { OrderService } from '../domain/orders/order.service.ts';
+import type { Webhooks } from '../domain/webhooks/webhooks.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { graphiqlHeaders, renderGraphiQL } from '../http/graphiql.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -74,6 +75,7 @@ export type GraphQLServerContext = { actor: Actor | null; authError: Error | nul
 export type GraphQLServices = {
   prisma: PrismaClient;
   orders: OrderService;
+  webhooks: Webhooks;
   pubsub: OrderPubSub;
   metrics: Pick<Metrics, 'graphqlDuration'>;
   logger: Logger;
@@ -81,7 +83,7 @@ export type GraphQLServices = {
 };
 
 /** One yoga instance per process: its parse and validation caches are shared by every request. */
-export function createGraphQLServer({ prisma, orders, pubsub, metrics, logger, config }: GraphQLServices) {
+export function createGraphQLServer({ prisma, orders, webhooks, pubsub, metrics, logger, config }: GraphQLServices) {
   const queries = createReadQueries(prisma);
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
@@ -97,6 +99,7 @@ export function createGraphQLServer({ prisma, orders, pubsub, metrics, logger, c
       authError,
       requestId,
       orders,
+      webhooks,
       queries,
       pubsub,
       loaders: createLoaders(queries, actor),

@@ -49,7 +49,8 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
       runner = await run({
         ...shared,
         taskList: tasks,
-        concurrency: 2,
+        // A webhook job waits on a receiver for up to 10 s: enough slots that slow endpoints do not hold up the rest.
+        concurrency: 8,
         pollInterval: POLL_INTERVAL_MS,
         noHandleSignals: true,
         crontab: '',

@@ -5,7 +5,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Creates the registry and the service's metrics. */
 export function createMetrics(
-  sample: { dbPool?: () => { total: number; idle: number; waiting: number }; paymentAttemptsInFlight?: () => Promise<number> } = {},
+  sample: {
+    dbPool?: () => { total: number; idle: number; waiting: number };
+    paymentAttemptsInFlight?: () => Promise<number>;
+    webhookBacklog?: () => Promise<number>;
+  } = {},
 ) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -66,5 +70,22 @@ export function createMetrics(
       },
     });
   }
-  return { registry, httpDuration, graphqlDuration, actionOutcomes, dbStatements, paymentProviderCalls };
+  const webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered (2xx), failed (retried later), abandoned (retry window over)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  if (sample.webhookBacklog) {
+    const count = sample.webhookBacklog;
+    new Gauge({
+      name: 'webhook_delivery_backlog',
+      help: 'Events owed to live webhook endpoints and not yet acknowledged',
+      registers: [registry],
+      async collect() {
+        this.set(await count().catch(() => Number.NaN));
+      },
+    });
+  }
+  return { registry, httpDuration, graphqlDuration, actionOutcomes, dbStatements, paymentProviderCalls, webhookDeliveries };
 }

@@ -103,7 +103,7 @@ export async function startTestService(overrides: Env = {}): Promise<TestService
     token: (actor) => signToken(actor, key, '1h'),
     async reset() {
       await container.db.prisma.$executeRawUnsafe(
-        'TRUNCATE refunds, payment_attempts, payments, order_events, order_items, idempotency_records, orders RESTART IDENTITY CASCADE',
+        'TRUNCATE webhook_attempts, webhook_deliveries, webhook_endpoints, events, refunds, payment_attempts, payments, order_events, order_items, idempotency_records, orders RESTART IDENTITY CASCADE',
       );
       // Jobs of the previous test would act on rows that no longer exist (or, ids restarting, on new ones).
       await container.db.prisma.$executeRawUnsafe('DELETE FROM graphile_worker._private_jobs');

@@ -62,6 +62,17 @@ function sequenceOf(id: string): bigint | null {
   return match ? BigInt(match[1]!) : null;
 }
 
+/** An `events` row as the feed and the webhooks show it. */
+export function feedEventOf(row: { id: bigint; type: string; createdAt: Date; orderId: number; data: Prisma.JsonValue }): FeedEvent {
+  return {
+    id: eventId(row.id),
+    type: row.type as EventType,
+    createdAt: row.createdAt,
+    orderId: row.orderId,
+    data: row.data as unknown as EventData,
+  };
+}
+
 export const FEED_PAGE = { default: 20, max: 100 } as const;
 
 export type FeedEvent = { id: string; type: EventType; createdAt: Date; orderId: number; data: EventData };
@@ -86,12 +97,6 @@ export async function listEvents(
     take: limit + 1,
   });
   const hasMore = rows.length > limit;
-  const events = rows.slice(0, limit).map((row) => ({
-    id: eventId(row.id),
-    type: row.type as EventType,
-    createdAt: row.createdAt,
-    orderId: row.orderId,
-    data: row.data as unknown as EventData,
-  }));
+  const events = rows.slice(0, limit).map(feedEventOf);
   return { events, nextCursor: events.at(-1)?.id ?? options.after ?? null, hasMore };
 }
