@@ -78,11 +78,14 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
     },
+    /** Stops taking jobs and waits for the running ones; a second call does nothing. */
     async stop() {
       clearInterval(sweeper);
-      await runner?.stop();
-      await stopUtils?.();
+      const [stopping, release] = [runner, stopUtils];
       runner = undefined;
+      stopUtils = undefined;
+      await stopping?.stop();
+      await release?.();
     },
   };
 }
