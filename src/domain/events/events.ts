@@ -77,9 +77,31 @@ export const FEED_PAGE = { default: 20, max: 100 } as const;
 
 export type FeedEvent = { id: string; type: EventType; createdAt: Date; orderId: number; data: EventData };
 
+/** Feed placement takes this advisory lock, so that placements never interleave. */
+const PLACEMENT_LOCK = 0x71e_feed;
+
 /**
- * The events of the orders the actor may see (SPEC §3), oldest first, after the cursor. `nextCursor` is the last
- * event's id, or the cursor given when there is nothing new: a client polls with it and never misses an event.
+ * Gives the committed events that have no feed position yet the next positions, in id order, one placement at a
+ * time (an advisory lock). Event ids come from a sequence and are taken before commit, so a later id can commit
+ * first; a feed paged by id would step over the earlier one still in flight, and its poller would never see it.
+ * Positions are handed out only to committed rows (the others are invisible here), so a position is never handed
+ * out behind one a reader has already passed. An order's events commit one after another, so they stay in version
+ * order. Hand-written: this is the "transactional outbox with commit-order sequencing" pattern, a few lines of SQL.
+ */
+async function placeCommittedEvents(prisma: PrismaClient): Promise<void> {
+  await prisma.$transaction([
+    prisma.$queryRaw`SELECT pg_advisory_xact_lock(${PLACEMENT_LOCK}) IS NULL AS locked`,
+    prisma.$executeRaw`
+      WITH top AS (SELECT coalesce(max(position), 0) AS position FROM events),
+      unplaced AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM events WHERE position IS NULL)
+      UPDATE events SET position = top.position + unplaced.n FROM top, unplaced WHERE events.id = unplaced.id`,
+  ]);
+}
+
+/**
+ * The events of the orders the actor may see (SPEC §3), oldest first (in commit order), after the cursor.
+ * `nextCursor` is the last event's id, or the cursor given when there is nothing new: a client polls with it and
+ * never misses an event, even one whose change committed after a later id's.
  */
 export async function listEvents(
   prisma: PrismaClient,
@@ -91,9 +113,16 @@ export async function listEvents(
   const limit = options.limit ?? FEED_PAGE.default;
   if (!Number.isInteger(limit) || limit < 1 || limit > FEED_PAGE.max)
     throw ValidationError.of('limit', `must be from 1 to ${FEED_PAGE.max}`);
+  await placeCommittedEvents(prisma);
+  let from = 0n;
+  if (after !== null) {
+    const cursor = await prisma.event.findUnique({ where: { id: after }, select: { position: true } });
+    if (!cursor?.position) throw ValidationError.of('after', 'is not an event of this feed');
+    from = cursor.position;
+  }
   const rows = await prisma.event.findMany({
-    where: { ...(after === null ? {} : { id: { gt: after } }), order: visibleOrdersWhere(actor) },
-    orderBy: { id: 'asc' },
+    where: { position: { gt: from }, order: visibleOrdersWhere(actor) },
+    orderBy: { position: 'asc' },
     take: limit + 1,
   });
   const hasMore = rows.length > limit;

@@ -1,0 +1,8 @@
+-- AlterTable
+ALTER TABLE "events" ADD COLUMN     "position" BIGINT;
+
+-- CreateIndex
+CREATE UNIQUE INDEX "events_position_key" ON "events"("position");
+
+-- The events the feed has not placed yet (normally none, or the last few committed).
+CREATE INDEX "events_unplaced_idx" ON "events"("id") WHERE "position" IS NULL;
