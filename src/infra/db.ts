@@ -65,7 +65,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   pool.on('error', () => {});
   const { prisma, onStatement } = createPrisma(new PrismaPg(pool));
   // Job polling and LISTEN must never wait behind request traffic (nor hold its connections).
-  const jobPool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000 });
+  const jobPool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5_000 });
   // As for the main pool: a connection that loses its server is replaced, never a crash (the worker logs and retries).
   jobPool.on('error', () => {});
   jobPool.on('connect', (client) => client.on('error', () => {}));
