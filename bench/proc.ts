@@ -1,10 +1,12 @@
 /**
- * What the kernel says about CPU and memory (Linux /proc): per-process CPU time, the machine's total busy time,
- * and resident memory. Used for "server CPU per request", "max RSS" and "was the machine busy with other work".
+ * What the kernel says about CPU, memory and sockets (Linux /proc, and `ss` for TCP counters): per-process CPU time,
+ * the machine's total busy time, resident memory, and the segments a process sent to a port. Used for "server CPU per
+ * request", "max RSS", "Redis round trips per request" and "was the machine busy with other work".
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { promisify } from 'node:util';
 
 /** Clock ticks per second of the times in /proc (USER_HZ); 100 on every usual Linux. */
 export const CLOCK_TICKS = (() => {
@@ -104,4 +106,36 @@ export function describeMachine() {
     node: process.version,
     loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
   };
+}
+
+/**
+ * Data-carrying TCP segments each established socket of `pids` has sent to `remotePort` (ss's `data_segs_out`),
+ * keyed by the socket's local address. A client that waits for each answer before its next command sends one
+ * segment per round trip (a pipeline or MULTI…EXEC goes out as one), so the difference between two readings counts
+ * round trips. Null when `ss` is missing (the caller reports "not measured").
+ */
+export async function tcpSegmentsSent(pids: Set<number>, remotePort: number): Promise<Map<string, number> | null> {
+  let output: string;
+  try {
+    ({ stdout: output } = await promisify(execFile)('ss', ['-tinpH', 'state', 'established', 'dport', '=', `:${remotePort}`]));
+  } catch {
+    return null;
+  }
+  const sockets = new Map<string, number>();
+  let current: string | null = null;
+  for (const line of output.split('\n')) {
+    if (!line.trim()) continue;
+    if (!/^\s/.test(line)) {
+      // "Recv-Q Send-Q Local:Port Peer:Port users:(("node",pid=123,fd=21))"
+      const [, , local] = line.trim().split(/\s+/);
+      const owners = [...line.matchAll(/pid=(\d+)/g)].map((match) => Number(match[1]));
+      current = local && owners.some((pid) => pids.has(pid)) ? local : null;
+      if (current) sockets.set(current, 0);
+      continue;
+    }
+    // ss leaves the counter out while it is 0.
+    const sent = /\bdata_segs_out:(\d+)/.exec(line);
+    if (current && sent) sockets.set(current, Number(sent[1]));
+  }
+  return sockets;
 }

@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: seeds a fresh benchmark database, starts the floor, PostGraphile 5 and this service side by side,
- * measures W1–W4 against each in interleaved rounds, and reports req/s, latency, CPU and SQL per request, the ratios
- * to the floor and to PostGraphile, and the targets met or missed (bench/results/*.json, docs/PERFORMANCE.md + chart).
+ * checks that they answer W1 with the same document, measures W1–W4 against each in interleaved rounds (a fresh W3
+ * pool of the same size and a settled database before every run), and reports req/s, latency, CPU, SQL and Redis
+ * round trips per request, the ratios to the floor and to PostGraphile, and issue 14's targets met or missed
+ * (bench/results/*.json, docs/PERFORMANCE.md + chart).
  *
- *   npm run bench                      full run (3 rounds × 10 s per run; about 8 minutes)
+ *   npm run bench                      full run (3 rounds × 10 s per run, each after a few seconds of settling)
  *   npm run bench -- --quick           smoke run (1 round × 3 s); writes only bench/results/<time>-quick.json
  *   npm run bench -- --rounds 5 --duration 20 --workloads W1,W3 --connections 32 --pool-size 10 --no-docs
  *
@@ -28,19 +30,23 @@ import {
   otherCores,
   type RunRecord,
   type Server,
+  settleDatabase,
+  TAIL_SECONDS,
   warmUp,
 } from './measure.ts';
 import { describeMachine, listProcesses, readMemory, withDescendants } from './proc.ts';
 import {
   type ColdStart,
   evaluateTargets,
+  median,
   type Results,
   renderChart,
   renderMarkdown,
   resultsTable,
   summarize,
-  targetsTable,
+  targetLines,
 } from './report.ts';
+import { checkSameW1Document } from './same-document.ts';
 import {
   addPendingAcceptanceOrders,
   connectOrExplain,
@@ -52,23 +58,17 @@ import {
   seed,
 } from './seed.ts';
 import { buildServiceCommand } from './service-command.ts';
-import {
-  FloorRows,
-  PendingOrderPool,
-  type TargetName,
-  WORKLOAD_NAMES,
-  WORKLOADS,
-  type WorkloadContext,
-  type WorkloadName,
-} from './workloads.ts';
+import { PendingOrderPool, type TargetName, WORKLOAD_NAMES, WORKLOADS, type WorkloadContext, type WorkloadName } from './workloads.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const DOCS_DIR = path.join(ROOT, 'docs');
 /** Load before each run's measured window opens (same continuous run; see bench/measure.ts). */
 const RUN_LEAD_IN_SECONDS = 2;
-/** The least W3 rate assumed when sizing the pending-order pool (the issue measured the floor's UPDATE at ~4,400/s). */
+/** The least W3 rate assumed when sizing the pending-order pool (the floor has been measured at up to ~4,400/s). */
 const FIRST_GUESS_W3_RATE = 5_000;
+/** Headroom over the fastest W3 rate seen in the warm-up when sizing the measured runs' pool. */
+const W3_POOL_MARGIN = 1.5;
 
 type Options = {
   rounds: number;
@@ -146,6 +146,7 @@ async function main() {
   const options = parseOptions();
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/quickeats_bench';
   const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisPort = Number(new URL(redisUrl).port || 6379);
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const runTag = `${stamp}-${randomBytes(3).toString('hex')}`;
@@ -164,27 +165,23 @@ async function main() {
   log(`recreating database ${databaseName}; migrating; seeding ${DATA_SET.orders.toLocaleString('en-US')} orders`);
   await recreateDatabase(databaseUrl);
   await migrateSchema(databaseUrl);
-  const seeded = await seed(databaseUrl);
+  await seed(databaseUrl);
   const violations = await countViolations(databaseUrl);
   if (violations) problems.push(`The seeded data breaks ${violations} invariant(s) (bench/seed.ts).`);
   log(`seeded; invariant violations: ${violations}`);
 
+  // W3 consumes one fresh pending_acceptance order per request, on every server. Before each W3 run the pool is
+  // replaced by `size` newly inserted orders: the same size for every server, so each run starts from the same pool and
+  // the same refill (whose background writes settleDatabase() then flushes before the window).
   const pendingOrders = new PendingOrderPool();
   let pendingOrdersAdded = 0;
-  let w3RateEstimate = 0;
-  /** Makes sure the next W3 run (of `seconds`) cannot run out of fresh pending orders. */
-  const ensurePendingOrders = async (seconds: number) => {
-    // Neither server can outrun the floor's bare UPDATE by much: the fastest W3 rate seen anywhere, with a margin.
-    const rate = Math.max(FIRST_GUESS_W3_RATE, w3RateEstimate * 1.3);
-    const needed = Math.ceil(rate * (seconds + 1)) + options.connections * 2;
-    if (pendingOrders.available >= needed) return;
-    const count = needed - pendingOrders.available + 1_000;
-    const firstId = await addPendingAcceptanceOrders(databaseUrl, count);
-    const { rows } = await pendingOrdersFrom(databaseUrl, firstId, count);
-    pendingOrders.add(rows);
+  const poolSizeFor = (rate: number, seconds: number) => Math.ceil(rate * (seconds + 1)) + options.connections * 2;
+  const refillPendingOrders = async (size: number) => {
+    const firstId = await addPendingAcceptanceOrders(databaseUrl, size);
+    const { rows } = await pendingOrdersFrom(databaseUrl, firstId, size);
+    pendingOrders.replace(rows);
     pendingOrdersAdded += rows.length;
   };
-  if (options.workloads.includes('W3')) await ensurePendingOrders(options.warmupSeconds);
 
   // What counts as "ours" for the busy check: the bench and its children, this database's PostgreSQL processes, Redis.
   const db = new DatabaseProcesses(monitor, databaseName);
@@ -286,29 +283,31 @@ async function main() {
   const restaurantTokens = await Promise.all(
     Array.from({ length: DATA_SET.restaurants }, (_, index) => signToken({ role: 'restaurant', id: index + 1 }, key, '1d')),
   );
-  const floorRows = new FloorRows();
-  const reloadFloorRows = async () => {
-    // Requests cut off when a run stopped may still be executing: let them land before reading the versions.
-    await settle();
-    floorRows.reset(await floorRowVersions(databaseUrl, seeded.floorRows));
-  };
-  await reloadFloorRows();
   const context: WorkloadContext = {
     adminToken,
     restaurantToken: (id) => restaurantTokens[id - 1]!,
     pendingOrders,
-    floorRows,
     runTag,
+    w1BodyLength: {},
   };
 
+  // --- Same document -----------------------------------------------------------------------------------------------
+  // Figures for different answers are not comparable: stop here (naming the server) unless all answer W1 alike.
+  const w1Servers = WORKLOADS.W1.targets.map((target) => servers[target]);
+  const w1Document = await checkSameW1Document(w1Servers, adminToken);
+  context.w1BodyLength = w1Document.bodyLength;
+  let w1DocumentChecks = 1;
+  log(
+    `W1: ${w1Servers.map((server) => server.name).join(', ')} return the same document (${w1Document.canonicalLength.toLocaleString('en-US')} characters canonical)`,
+  );
+
   const connectionsFor = (workload: WorkloadName) => (WORKLOADS[workload].singleConnection ? 1 : options.connections);
+  const warmUpPoolSize = poolSizeFor(FIRST_GUESS_W3_RATE, options.warmupSeconds);
+  let fastestW3Rate = 0;
   const load = async (workload: WorkloadName, target: TargetName, seconds: number) => {
-    if (workload === 'W3' && target !== 'floor') await ensurePendingOrders(seconds);
+    if (workload === 'W3') await refillPendingOrders(warmUpPoolSize);
     const outcome = await warmUp(servers[target], workload, connectionsFor(workload), seconds, context);
-    if (workload === 'W3') {
-      w3RateEstimate = Math.max(w3RateEstimate, outcome.requests / seconds);
-      if (target === 'floor') await reloadFloorRows();
-    }
+    if (workload === 'W3') fastestW3Rate = Math.max(fastestW3Rate, outcome.requests / seconds);
     if (outcome.failed || outcome.connectionErrors) {
       problems.push(
         `Warm-up of ${workload} on ${target}: ${outcome.failed} failed checks, ${outcome.connectionErrors} connection errors (${JSON.stringify(outcome.samples[0] ?? {})}).`,
@@ -329,6 +328,13 @@ async function main() {
   }
 
   // --- Measured rounds ---------------------------------------------------------------------------------------------
+  // One pool size for every measured W3 run: the fastest warm-up rate with headroom, for the whole run's length.
+  const w3PoolSize = options.workloads.includes('W3')
+    ? poolSizeFor(Math.max(FIRST_GUESS_W3_RATE, fastestW3Rate * W3_POOL_MARGIN), RUN_LEAD_IN_SECONDS + options.seconds + TAIL_SECONDS)
+    : null;
+  if (w3PoolSize !== null) log(`W3 pool: ${w3PoolSize.toLocaleString('en-US')} fresh orders before each measured W3 run`);
+  const settleMs: number[] = [];
+  const unsettled: string[] = [];
   const runs: RunRecord[] = [];
   let serviceMaxRss = 0;
   for (let round = 1; round <= options.rounds; round++) {
@@ -338,7 +344,12 @@ async function main() {
       // Rotate who goes first, so no server always runs right after the same neighbour.
       const order = targets.map((_, index) => targets[(index + round - 1) % targets.length]!);
       for (const target of order) {
-        if (workload === 'W3' && target !== 'floor') await ensurePendingOrders(RUN_LEAD_IN_SECONDS + options.seconds + 1);
+        // The same preparation before every server's window: the refill and everything earlier runs left behind are
+        // written out and vacuumed before the window opens, never inside it.
+        if (workload === 'W3') await refillPendingOrders(w3PoolSize!);
+        const settled = await settleDatabase(databaseUrl, db);
+        settleMs.push(settled.ms);
+        if (!settled.settled) unsettled.push(`round ${round} ${workload} ${target}`);
         const run = await measure({
           round,
           workload,
@@ -349,11 +360,8 @@ async function main() {
           context,
           db,
           knownPids: redisPids,
+          redisPort,
         });
-        if (workload === 'W3') {
-          w3RateEstimate = Math.max(w3RateEstimate, run.reqPerSec);
-          if (target === 'floor') await reloadFloorRows();
-        }
         if (target === 'service') serviceMaxRss = Math.max(serviceMaxRss, run.maxRssMiB * 2 ** 20);
         runs.push(run);
         log(`  ${describeRun(run)}`);
@@ -361,6 +369,9 @@ async function main() {
     }
   }
   const peakRss = readMemory(serviceChild.pid)?.peak ?? null;
+  // The data W1 lists never changes during the bench: the servers must still agree after all the load.
+  await checkSameW1Document(w1Servers, adminToken);
+  w1DocumentChecks++;
 
   // --- Stop, clean up, report --------------------------------------------------------------------------------------
   await stopAll();
@@ -376,9 +387,10 @@ async function main() {
       );
     }
     if (run.poolExhausted)
-      problems.push(
-        `${name}: the pending-order pool ran dry, so some requests reused an order (raise FIRST_GUESS_W3_RATE in bench/run.ts).`,
-      );
+      problems.push(`${name}: the pending-order pool ran dry, so some requests reused an order (raise W3_POOL_MARGIN in bench/run.ts).`);
+  }
+  if (unsettled.length) {
+    problems.push(`PostgreSQL was still busy (other work on the cluster?) when these runs started: ${unsettled.join(', ')}.`);
   }
   const serviceW1 = runs.filter((run) => run.workload === 'W1' && run.target === 'service');
   if (serviceW1.some((run) => run.sqlPerReq > 3)) {
@@ -404,10 +416,11 @@ async function main() {
       connections: options.connections,
       poolSize: options.poolSize,
       workloads: options.workloads,
+      w3PoolSize,
     },
     machine,
     database,
-    dataSet: { ...DATA_SET, floorUpdateRows: seeded.floorRows.count, pendingOrdersAdded, seedInvariantViolations: violations },
+    dataSet: { ...DATA_SET, pendingOrdersAdded, seedInvariantViolations: violations },
     busy: {
       flagged: busyRuns.length > 0 || baselineOtherCores > BUSY_THRESHOLD_CORES,
       thresholdCores: BUSY_THRESHOLD_CORES,
@@ -417,15 +430,17 @@ async function main() {
         baselineOtherCores > BUSY_THRESHOLD_CORES ? [`before the run (${baselineOtherCores.toFixed(2)} cores)`, ...busyRuns] : busyRuns,
     },
     coldStart,
+    w1Document: { checks: w1DocumentChecks, canonicalChars: w1Document.canonicalLength },
+    settle: { medianMs: median(settleMs), maxMs: Math.max(0, ...settleMs), unsettled },
     service,
     summaries,
-    targets: evaluateTargets(summaries, service, coldStart),
+    targets: evaluateTargets(summaries, runs, service, coldStart),
     problems,
     runs,
   };
 
   const written = writeResults(results, stamp, options);
-  console.log(`\n${resultsTable(summaries)}\n\n${targetsTable(results.targets)}\n`);
+  console.log(`\n${resultsTable(summaries)}\n\nTargets (issue 14; ratios from this run):\n${targetLines(results.targets)}\n`);
   console.log(
     results.busy.flagged
       ? `MACHINE WAS BUSY with other work: ${results.busy.busyRuns.join('; ')}`
@@ -439,6 +454,7 @@ function describeRun(run: RunRecord): string {
   const flags = [
     run.failed || run.connectionErrors ? `${run.failed + run.connectionErrors} ERRORS` : '',
     run.busy ? `busy (${run.otherCpuCores.toFixed(2)} cores)` : '',
+    WORKLOADS[run.workload].variants?.[run.target] ?? '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -446,6 +462,7 @@ function describeRun(run: RunRecord): string {
     `${run.workload} ${run.target.padEnd(12)} ${Math.round(run.reqPerSec).toString().padStart(6)} req/s  ` +
     `p50 ${run.latencyMs.p50.toFixed(1).padStart(6)} ms  p99 ${run.latencyMs.p99.toFixed(1).padStart(6)} ms  ` +
     `cpu ${run.serverCpuMsPerReq.toFixed(2)} ms/req  db ${run.dbCpuMsPerReq.toFixed(2)} ms/req  sql ${run.sqlPerReq.toFixed(2)}/req` +
+    `  redis ${run.redisRoundTripsPerReq === null ? '—' : run.redisRoundTripsPerReq.toFixed(2)}/req` +
     `${flags ? `  [${flags}]` : ''}`
   );
 }
@@ -556,28 +573,12 @@ async function pendingOrdersFrom(url: string, firstId: number, count: number) {
   }
 }
 
-async function floorRowVersions(url: string, range: { first: number; count: number }) {
-  const client = await connectOrExplain(url);
-  try {
-    const { rows } = await client.query<{ id: number; version: number }>(
-      'SELECT id, version FROM orders WHERE id >= $1 AND id < $1 + $2 ORDER BY id',
-      [range.first, range.count],
-    );
-    return rows;
-  } finally {
-    await client.end();
-  }
-}
-
 async function scrapeStatements(serviceUrl: string): Promise<number> {
   const text = await (await fetch(`${serviceUrl}/metrics`)).text();
   const match = /^db_statements_total(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(text);
   if (!match) throw new Error('the service /metrics has no db_statements_total');
   return Number(match[1]);
 }
-
-/** Lets requests cut off at the end of the previous load finish before the next snapshot. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 function writeResults(results: Results, stamp: string, options: Options): string[] {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });

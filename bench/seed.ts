@@ -1,8 +1,8 @@
 /**
  * The benchmark's data set, built with set-based SQL (generate_series) so a fresh database is ready in seconds:
  * 50 restaurants with menus, 50 riders, customers, 10,000 orders with 1–3 items each and their whole history
- * (version = history length, payments and refunds where the life cycle implies them), plus pools of extra orders
- * that the write workloads consume.
+ * (version = history length, payments and refunds where the life cycle implies them), plus the pools of fresh
+ * pending_acceptance orders that the write workload consumes (addPendingAcceptanceOrders, before each W3 run).
  */
 import pg from 'pg';
 import { findViolations } from '../src/domain/invariants.ts';
@@ -10,9 +10,6 @@ import { openDatabase } from '../src/infra/db.ts';
 import { migrate } from '../src/infra/migrate.ts';
 
 export const DATA_SET = { restaurants: 50, menuItemsPerRestaurant: 5, riders: 50, customers: 500, orders: 10_000 } as const;
-
-/** Orders updated by the floor's bare versioned UPDATE: reused over and over, so a small fixed set. */
-export const FLOOR_UPDATE_ROWS = 2_000;
 
 type Step = { action: string | null; from: string | null; to: string; role: 'customer' | 'restaurant' | 'rider' };
 
@@ -41,7 +38,6 @@ const PATHS: Record<number, Step[]> = {
   10: [create, { action: 'pay', from: 'pending_payment', to: 'payment_failed', role: 'customer' }],
 };
 export const PENDING_ACCEPTANCE_PATH = 2;
-const PENDING_PAYMENT_PATH = 1;
 const DECLINED_PATH = 10;
 const REFUNDED_PATHS = [8, 9];
 const pathsWith = (action: string) =>
@@ -98,7 +94,7 @@ export async function migrateSchema(url: string): Promise<string[]> {
 }
 
 /** Inserts the data set; returns what it inserted. */
-export async function seed(url: string): Promise<{ orders: number; floorRows: { first: number; count: number } }> {
+export async function seed(url: string): Promise<{ orders: number }> {
   const client = await connectOrExplain(url);
   try {
     await client.query('BEGIN');
@@ -131,14 +127,6 @@ export async function seed(url: string): Promise<{ orders: number; floorRows: { 
       pathSql: `1 + ((i * 7) % 10)`,
       createdAtSql: `now() - interval '2 days' - ((${orders} - i) * interval '3 minutes')`,
     });
-    // Rows for the floor's bare UPDATE, far older than everything else so no list ever shows them.
-    const floorFirst = orders + 1;
-    await insertOrders(client, {
-      firstId: floorFirst,
-      count: FLOOR_UPDATE_ROWS,
-      pathSql: String(PENDING_PAYMENT_PATH),
-      createdAtSql: `now() - interval '400 days' - (i * interval '1 second')`,
-    });
     for (const table of [
       'customers',
       'restaurants',
@@ -155,7 +143,7 @@ export async function seed(url: string): Promise<{ orders: number; floorRows: { 
     }
     await client.query('COMMIT');
     await client.query('VACUUM ANALYZE');
-    return { orders, floorRows: { first: floorFirst, count: FLOOR_UPDATE_ROWS } };
+    return { orders };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
@@ -165,8 +153,9 @@ export async function seed(url: string): Promise<{ orders: number; floorRows: { 
 }
 
 /**
- * Adds `count` orders in pending_acceptance (created and paid, version 2) for the accept workloads, older than the
- * listed data set; returns the id of the first one. Called between rounds, so the pool never runs dry.
+ * Adds `count` orders in pending_acceptance (created and paid, version 2) for the accept workload, older than the
+ * listed data set, so no list shows them; returns the id of the first one. Called before each W3 run, with the same
+ * count for every server (bench/run.ts), so each server's run writes to rows in the same state.
  */
 export async function addPendingAcceptanceOrders(url: string, count: number): Promise<number> {
   const client = await connectOrExplain(url);
@@ -286,9 +275,10 @@ async function insertOrders(client: pg.Client, batch: OrderBatch): Promise<void>
      FROM batch b JOIN orders o ON o.id = b.id
      WHERE b.path IN (${PAID_PATHS.join(', ')})`,
   );
+  // Confirmed by the provider a minute later, as a refund that went through is (the invariants flag unconfirmed ones).
   await client.query(
-    `INSERT INTO refunds (order_id, payment_id, amount, created_at)
-     SELECT p.order_id, p.id, p.amount, b.created_at + interval '2 minutes'
+    `INSERT INTO refunds (order_id, payment_id, amount, provider_refund_id, refunded_at, created_at)
+     SELECT p.order_id, p.id, p.amount, 'bench-refund-' || p.id, b.created_at + interval '3 minutes', b.created_at + interval '2 minutes'
      FROM batch b JOIN payments p ON p.order_id = b.id
      WHERE b.path IN (${REFUNDED_PATHS.join(', ')})`,
   );
