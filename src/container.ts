@@ -21,6 +21,9 @@ import { createOrderPubSub, type OrderPubSub } from './infra/pubsub.ts';
 import { connectRedis, type RedisConnection } from './infra/redis.ts';
 import { seedDemoData } from './infra/seed.ts';
 
+/** Webhook jobs one process runs at once (graphile-worker slots; they wait on receivers, not on the CPU). */
+const WEBHOOK_SLOTS = 32;
+
 export type Container = {
   config: Config;
   logger: Logger;
@@ -113,8 +116,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
     },
   });
   if (options.runJobs !== false) {
-    const tasks = { ...paymentTasks(payments, (attemptId) => orders.settlePaymentAttempt(attemptId)), ...webhookTasks(webhooks) };
-    await jobs.start(tasks, { maxRunMs: Math.max(payments.attemptLeaseMs, webhooks.maxJobMs) });
+    const lanes = [
+      { tasks: paymentTasks(payments, (attemptId) => orders.settlePaymentAttempt(attemptId)), concurrency: 2 },
+      // A webhook job may wait on a hanging receiver for the whole timeout: one slot per slow endpoint, and plenty.
+      { tasks: webhookTasks(webhooks), concurrency: WEBHOOK_SLOTS },
+    ];
+    await jobs.start(lanes, { maxRunMs: Math.max(payments.attemptLeaseMs, webhooks.maxJobMs) });
   }
   return {
     config,

@@ -16,13 +16,17 @@ export type JobQueue = {
   /** Installs or upgrades graphile-worker's schema (before anything enqueues; safe when several processes start). */
   migrate(): Promise<void>;
   /**
-   * Starts working on jobs with these tasks. `maxRunMs` bounds how long any of them runs: a job locked for longer
-   * belongs to a worker that died (kill -9), and is freed so that another process runs it.
+   * Starts working on jobs: one worker per lane, each taking only its lane's tasks with its own slots, so that a lane
+   * of slow jobs (webhook receivers that hang) never holds up another (refunds). `maxRunMs` bounds how long any job
+   * runs: a job locked for longer belongs to a worker that died (kill -9), and is freed so that another process runs it.
    */
-  start(tasks: TaskList, options: { maxRunMs: number }): Promise<void>;
+  start(lanes: JobLane[], options: { maxRunMs: number }): Promise<void>;
   /** Stops taking jobs and waits for the running ones. */
   stop(): Promise<void>;
 };
+
+/** Some tasks and how many of their jobs one process runs at once. */
+export type JobLane = { tasks: TaskList; concurrency: number };
 
 /** How often the worker looks for jobs whose time has come (new jobs arrive at once through LISTEN/NOTIFY). */
 const POLL_INTERVAL_MS = 1_000;
@@ -34,27 +38,32 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
   const workerLogger = new WorkerLogger((scope) => (level: LogLevel, message: string, meta?: unknown) => {
     const fields = { jobQueue: scope, ...(meta as object) };
     if (level === 'error') logger.error(fields, message);
-    else if (level === 'warning') logger.warn(fields, message);
+    // Its advice on a pool smaller than the slots assumes slots hold connections; ours wait on HTTP, not on the pool.
+    else if (level === 'warning' && !message.includes('smaller than concurrency')) logger.warn(fields, message);
     else logger.debug(fields, message);
   });
   const shared = { pgPool: db.jobPool, logger: workerLogger, noPreparedStatements: db.kind === 'embedded' };
-  let runner: Runner | undefined;
+  let runners: Runner[] = [];
   let sweeper: NodeJS.Timeout | undefined;
   let stopUtils: (() => Promise<void>) | undefined;
   return {
     async migrate() {
       await runMigrations(shared);
     },
-    async start(tasks, { maxRunMs }) {
-      runner = await run({
-        ...shared,
-        taskList: tasks,
-        // A webhook job waits on a receiver for up to 10 s: enough slots that slow endpoints do not hold up the rest.
-        concurrency: 8,
-        pollInterval: POLL_INTERVAL_MS,
-        noHandleSignals: true,
-        crontab: '',
-      });
+    async start(lanes, { maxRunMs }) {
+      // A worker asks only for the tasks of its own task list, so each lane's slots serve only its jobs.
+      runners = await Promise.all(
+        lanes.map((lane) =>
+          run({
+            ...shared,
+            taskList: lane.tasks,
+            concurrency: lane.concurrency,
+            pollInterval: POLL_INTERVAL_MS,
+            noHandleSignals: true,
+            crontab: '',
+          }),
+        ),
+      );
       // Open-source graphile-worker frees the jobs of a crashed worker only after 4 hours; a refund must reach the
       // provider within 30 s of a kill -9. Our tasks are idempotent and bounded by maxRunMs, so a job locked for
       // longer than that is a dead worker's, and that worker's locks are released (graphile-worker's own API).
@@ -81,10 +90,10 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
     /** Stops taking jobs and waits for the running ones; a second call does nothing. */
     async stop() {
       clearInterval(sweeper);
-      const [stopping, release] = [runner, stopUtils];
-      runner = undefined;
+      const [stopping, release] = [runners, stopUtils];
+      runners = [];
       stopUtils = undefined;
-      await stopping?.stop();
+      await Promise.all(stopping.map((runner) => runner.stop()));
       await release?.();
     },
   };

@@ -291,6 +291,10 @@ const REST_ROUTES: Record<string, RestRoute> = {
   'GET /v2/restaurants/{id}': { kind: 'no-orders', why: 'a restaurant and its menu' },
   'GET /v2/riders/{id}': { kind: 'no-orders', why: 'a rider; its location rules are test/graphql/rider-location.test.ts' },
   'PUT /v2/riders/{id}/location': { kind: 'no-orders', why: 'a rider reports its own location' },
+  'POST /v2/webhook-endpoints': { kind: 'no-orders', why: 'registers a URL; which events reach it is test/webhooks/webhooks.test.ts' },
+  'GET /v2/webhook-endpoints': { kind: 'no-orders', why: 'one’s own endpoints, without secrets' },
+  'DELETE /v2/webhook-endpoints/{id}': { kind: 'no-orders', why: 'deletes one’s own endpoint' },
+  'GET /v2/webhook-endpoints/{id}/deliveries': { kind: 'no-orders', why: 'attempts: event ids and HTTP outcomes, no order data' },
 };
 
 const routesOf = <K extends RestRoute['kind']>(kind: K) =>

@@ -13,7 +13,7 @@ import { orderIn } from '../support/orders.ts';
 import { createBody, etag, rest } from '../support/rest-client.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
-const service = setUpTestService({ WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_DISABLE_AFTER_MS: '4000' });
+const service = setUpTestService({ WEBHOOK_TIMEOUT_MS: '3000', WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_DISABLE_AFTER_MS: '8000' });
 let receiver: WebhookReceiver;
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
@@ -174,6 +174,25 @@ describe(`webhooks (${backend})`, () => {
     expect(receiver.maxInFlight('/slow')).toBeLessThanOrEqual(3);
   });
 
+  it('lets a dozen hanging endpoints hold up neither another endpoint nor each other', async () => {
+    const hanging = Array.from({ length: 12 }, (_, index) => `/hanging-${index}`);
+    for (const path of hanging) {
+      receiver.hang(path, 1);
+      await register(DEMO.admin, path, ['order.created']);
+    }
+    await register(DEMO.admin, '/healthy', ['order.created']);
+    await orderIn(service, 'pending_payment');
+    await receiver.waitFor(
+      (all) => hanging.every((path) => all.some((entry) => entry.path === path)) && receiver.acknowledged('/healthy').length === 1,
+    );
+    // Every endpoint got its request at once: none waited for a hanging one's 3 s timeout to free a worker slot.
+    const firstHang = Math.min(...receiver.received.filter((entry) => entry.path.startsWith('/hanging-')).map((entry) => entry.at));
+    const lastStart = Math.max(...receiver.received.filter((entry) => entry.path.startsWith('/h')).map((entry) => entry.at));
+    expect(lastStart - firstHang).toBeLessThan(3_000);
+    // And each hanging one is retried after its timeout, and then acknowledged.
+    await receiver.waitFor(() => hanging.every((path) => receiver.acknowledged(path).length === 1));
+  });
+
   it('sends a restaurant only its own orders’ events, and nothing after the endpoint is deleted', async () => {
     const second = await register(DEMO.restaurant2, '/restaurant-2');
     await register(DEMO.restaurant1, '/restaurant-1');
@@ -210,7 +229,7 @@ describe(`webhooks (${backend})`, () => {
       Array.from({ length: 100 }, () => 503),
     );
     await orderIn(service, 'pending_payment');
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     let status = 'enabled';
     while (status !== 'disabled' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -322,7 +322,12 @@ export function webhookTasks(webhooks: Webhooks): TaskList {
       const { nextRunAt } = await webhooks.deliverDue(endpointId);
       if (nextRunAt === null) return;
       const key = `webhooks:${endpointId}`;
-      await helpers.addJob('deliver_webhooks', { endpointId }, { queueName: key, jobKey: key, runAt: nextRunAt });
+      // preserve_run_at: a job the fan-out trigger queued meanwhile (due now, for a new event) keeps its time.
+      await helpers.addJob(
+        'deliver_webhooks',
+        { endpointId },
+        { queueName: key, jobKey: key, jobKeyMode: 'preserve_run_at', runAt: nextRunAt },
+      );
     },
   };
 }
