@@ -4,6 +4,7 @@
  */
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { isDatabaseId } from '../domain/orders/commands.ts';
+import type { GraphQLContext } from './context.ts';
 
 /** The types node(id:)/nodes(ids:) load; test/graphql/schema.test.ts checks it is every type implementing Node. */
 export const NODE_TYPENAMES: ReadonlySet<string> = new Set(['Customer', 'MenuItem', 'Order', 'Payment', 'Restaurant', 'Rider']);
@@ -13,6 +14,9 @@ export function databaseId(raw: string): number | null {
   const value = Number(raw);
   return /^[0-9]+$/.test(raw) && isDatabaseId(value) ? value : null;
 }
+
+/** The options every Node type shares: its id is the `id` column, and a missing row is null for node(id:). */
+export const NODE_BY_ID = { id: { field: 'id' }, nullable: true } as const;
 
 /** What node(id:) and nodes(ids:) say about their argument. */
 export const NODE_ID_DESCRIPTION =
@@ -37,3 +41,15 @@ export function parseId(id: string, typename: string): number | null {
   }
   return databaseId(raw);
 }
+
+/** The options `order(id:)`, `restaurant(id:)` and `rider(id:)` share: one required id, and null when it names nothing. */
+export const byIdField = <IdArg>(t: { arg: { id(options: { required: true }): IdArg } }) =>
+  ({ nullable: true, authScopes: { authenticated: true }, args: { id: t.arg.id({ required: true }) } }) as const;
+
+/** A `<type>(id:)` resolver: `read(ctx)` loads the database id the argument names as a `typename` id; none, null. */
+export const loadById =
+  <Query, Result>(typename: string, read: (ctx: GraphQLContext) => (id: number, query: Query) => Result) =>
+  (query: Query, _root: unknown, args: { id?: string | number | null }, ctx: GraphQLContext) => {
+    const id = parseId(String(args.id), typename);
+    return id === null ? null : read(ctx)(id, query);
+  };

@@ -1,26 +1,14 @@
 /**
- * GraphiQL served entirely from this project's dependencies (yoga's default page loads scripts from a CDN and stays
- * blank offline). GraphiQL 3 is the last major with a browser (UMD) bundle, which is why it is pinned there.
+ * GraphiQL from @graphql-yoga/render-graphiql's self-contained bundle, served by this process (yoga's default page
+ * loads its scripts from a CDN and stays blank offline). The bundle is a cached asset rather than inlined into every
+ * page, and is pinned to 5.15, the last release whose editors are CodeMirror (later ones are Monaco, which
+ * test/browser drives differently).
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { GraphiQLOptions } from 'graphql-yoga';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Config } from '../config.ts';
 import { secretKey, signToken } from '../domain/auth.ts';
 import { DEMO_ACTORS } from '../infra/seed.ts';
-
-const require = createRequire(import.meta.url);
-/** A file inside an installed package (the UMD bundles are not in the packages' `exports`). */
-const packageFile = (pkg: string, file: string) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
-
-const ASSETS: Record<string, { path: string; type: string }> = {
-  'react.js': { path: packageFile('react', 'umd/react.production.min.js'), type: 'text/javascript' },
-  'react-dom.js': { path: packageFile('react-dom', 'umd/react-dom.production.min.js'), type: 'text/javascript' },
-  'graphiql.js': { path: packageFile('graphiql', 'graphiql.min.js'), type: 'text/javascript' },
-  'graphiql.css': { path: packageFile('graphiql', 'graphiql.min.css'), type: 'text/css' },
-};
 
 export const GRAPHIQL_ASSETS_PATH = '/graphiql-assets';
 
@@ -48,7 +36,7 @@ export async function graphiqlHeaders(config: Pick<Config, 'isProduction' | 'see
   return JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2);
 }
 
-/** The GraphiQL HTML page (yoga's renderGraphiQL), with `defaultHeaders` in its headers editor. */
+/** The GraphiQL page (yoga's `renderGraphiQL` option), with `defaultHeaders` in its headers editor. */
 export function renderGraphiQL({ defaultHeaders }: GraphiQLOptions): string {
   return `<!doctype html>
 <html lang="en">
@@ -56,38 +44,30 @@ export function renderGraphiQL({ defaultHeaders }: GraphiQLOptions): string {
   <meta charset="utf-8">
   <title>QuickEats GraphiQL</title>
   <link rel="stylesheet" href="${GRAPHIQL_ASSETS_PATH}/graphiql.css">
-  <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
 </head>
 <body>
-  <div id="graphiql">Loading GraphiQL…</div>
-  <script src="${GRAPHIQL_ASSETS_PATH}/react.js"></script>
-  <script src="${GRAPHIQL_ASSETS_PATH}/react-dom.js"></script>
+  <div id="root"></div>
   <script src="${GRAPHIQL_ASSETS_PATH}/graphiql.js"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: location.pathname });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        defaultQuery: ${JSON.stringify(EXAMPLE_QUERY)},
-        defaultHeaders: ${JSON.stringify(defaultHeaders)},
-        headerEditorEnabled: true,
-        shouldPersistHeaders: true,
-        isHeadersEditorEnabled: true,
-      }),
-    );
+    YogaGraphiQL.renderYogaGraphiQL(document.getElementById('root'), {
+      endpoint: location.pathname,
+      defaultQuery: ${JSON.stringify(EXAMPLE_QUERY)},
+      defaultHeaders: ${JSON.stringify(defaultHeaders)},
+      shouldPersistHeaders: true,
+      // Send each operation as typed, not minified (yoga's fetcher strips whitespace by default).
+      print: (document) => document.definitions.map(({ loc }) => loc.source.body.slice(loc.start, loc.end)).join('\\n'),
+    });
   </script>
 </body>
 </html>`;
 }
 
-/** Routes for GraphiQL's static assets, read once at start-up. */
+/** Routes for the bundle's script and styles; the bundle is loaded on the first request for it. */
 export function graphiqlAssets() {
-  const app = new Hono();
-  const files = new Map(Object.entries(ASSETS).map(([name, asset]) => [name, { body: fs.readFileSync(asset.path), type: asset.type }]));
-  app.get('/:file', (c) => {
-    const file = files.get(c.req.param('file'));
-    if (!file) return c.notFound();
-    return c.body(file.body, 200, { 'content-type': `${file.type}; charset=utf-8`, 'cache-control': 'public, max-age=86400' });
-  });
-  return app;
+  let bundle: Promise<typeof import('@graphql-yoga/render-graphiql/graphiql')> | undefined;
+  const asset = (name: 'js' | 'css', type: string) => async (c: Context) => {
+    bundle ??= import('@graphql-yoga/render-graphiql/graphiql');
+    return c.body((await bundle)[name], 200, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'public, max-age=86400' });
+  };
+  return new Hono().get('/graphiql.js', asset('js', 'text/javascript')).get('/graphiql.css', asset('css', 'text/css'));
 }

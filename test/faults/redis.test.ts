@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
-import type { ChargeRequest } from '../../src/domain/payments/payment-provider.ts';
+import { type ChargeRequest, PaymentProvider } from '../../src/domain/payments/payment-provider.ts';
 import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
 import { freePort } from '../support/server-process.ts';
@@ -99,6 +99,15 @@ let charges: ChargeRequest[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
+/** A slow payment provider (the built-in simulator behind `gatewayDelayMs`) that counts every charge. */
+class SlowProvider extends PaymentProvider {
+  override async charge(request: ChargeRequest) {
+    charges.push(request);
+    if (gatewayDelayMs) await sleep(gatewayDelayMs);
+    return super.charge(request);
+  }
+}
+
 /** Longer than ioredis' default retry budget (maxRetriesPerRequest 20 → ~31 s with the service's backoff). */
 const OUTAGE_MS = 35_000;
 
@@ -110,17 +119,12 @@ runIfRedis(`Redis faults on a private redis-server (${backend})`, () => {
     await redis.start();
   });
   afterAll(() => redis?.kill());
-  const service = setUpTestService(() => ({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' }), { resetEach: false });
+  const service = setUpTestService(() => ({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' }), {
+    resetEach: false,
+    container: { paymentProvider: new SlowProvider({ remote: undefined, timeoutMs: 5_000 }) },
+  });
   beforeAll(() => {
     expect(service.container.redis.kind).toBe('redis');
-    // A slow payment provider: the provider client is wrapped, so every charge is counted and may be held.
-    const provider = service.container.payments.provider;
-    const charge = provider.charge.bind(provider);
-    provider.charge = async (request) => {
-      charges.push(request);
-      if (gatewayDelayMs) await sleep(gatewayDelayMs);
-      return charge(request);
-    };
     process.on('unhandledRejection', onUnhandled);
   });
   afterAll(() => process.off('unhandledRejection', onUnhandled));

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { type Container, createContainer } from '../../src/container.ts';
+import { type Container, type ContainerOptions, createContainer } from '../../src/container.ts';
 import { type Actor, secretKey, signToken } from '../../src/domain/auth.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { seedDemoData } from '../../src/infra/seed.ts';
@@ -89,11 +89,11 @@ export function testConfig(overrides: Env = {}): Config {
   });
 }
 
-/** Starts a migrated, seeded service for one test file. Call close() in afterAll. */
-export async function startTestService(overrides: Env = {}): Promise<TestService> {
+/** Starts a migrated, seeded service for one test file (`options`: collaborators for its container). Call close() in afterAll. */
+export async function startTestService(overrides: Env = {}, options: ContainerOptions = {}): Promise<TestService> {
   const scratch = backend === 'postgres' ? await createScratchDatabase() : null;
   const config = testConfig({ DATABASE_URL: scratch?.url, ...overrides });
-  const container = await createContainer(config, { logger: createLogger(config.logLevel) });
+  const container = await createContainer(config, { logger: createLogger(config.logLevel), ...options });
   const app = createApp(container);
   const key = secretKey(config.jwtSecret);
   return {
@@ -121,16 +121,20 @@ export async function startTestService(overrides: Env = {}): Promise<TestService
 
 /**
  * The test file's service: started in beforeAll (with `env`, or what `env()` returns once earlier hooks have run),
- * reset before each test unless `resetEach` is false, closed in afterAll. Reading it before beforeAll has run throws.
+ * with the collaborators in `container`, reset before each test unless `resetEach` is false, closed in afterAll.
+ * Reading it before beforeAll has run throws.
  */
-export function setUpTestService(env: Env | (() => Env) = {}, { resetEach = true } = {}): TestService {
+export function setUpTestService(
+  env: Env | (() => Env) = {},
+  { resetEach = true, container = {} }: { resetEach?: boolean; container?: ContainerOptions } = {},
+): TestService {
   let started: TestService | undefined;
   const current = () => {
     if (!started) throw new Error('the test service starts in beforeAll');
     return started;
   };
   beforeAll(async () => {
-    started = await startTestService(typeof env === 'function' ? env() : env);
+    started = await startTestService(typeof env === 'function' ? env() : env, container);
   });
   afterAll(() => started?.close());
   if (resetEach) beforeEach(() => current().reset());

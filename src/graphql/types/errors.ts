@@ -20,10 +20,16 @@ export const ErrorInterface = builder.interfaceRef<DomainError>('Error').impleme
   }),
 });
 
-builder.objectType(VersionConflictError, {
-  name: 'VersionConflictError',
+/** An error type: its name, the Error interface, recognising its class; no fields beyond message and code. */
+const errorType = <T extends DomainError>(ErrorClass: new (...args: never[]) => T, name: string) => ({
+  name,
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof VersionConflictError,
+  isTypeOf: (value: unknown) => value instanceof ErrorClass,
+  fields: () => ({}),
+});
+
+builder.objectType(VersionConflictError, {
+  ...errorType(VersionConflictError, 'VersionConflictError'),
   fields: (t) => ({
     currentVersion: t.exposeInt('currentVersion'),
     currentStatus: t.field({ type: OrderStatusEnum, resolve: (error) => error.currentStatus }),
@@ -31,36 +37,22 @@ builder.objectType(VersionConflictError, {
 });
 
 builder.objectType(InvalidTransitionError, {
-  name: 'InvalidTransitionError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof InvalidTransitionError,
+  ...errorType(InvalidTransitionError, 'InvalidTransitionError'),
   fields: (t) => ({
     currentStatus: t.field({ type: OrderStatusEnum, resolve: (error) => error.currentStatus }),
     allowedActions: t.field({ type: [OrderActionEnum], resolve: (error) => error.allowedActions }),
   }),
 });
 
-/** An error type with nothing beyond message and code. */
-function plainErrorType<T extends DomainError>(ErrorClass: new (...args: never[]) => T, name: string) {
-  builder.objectType(ErrorClass, {
-    name,
-    interfaces: [ErrorInterface] as never,
-    isTypeOf: (value) => value instanceof ErrorClass,
-    fields: () => ({}),
-  });
-}
-
-plainErrorType(ForbiddenError, 'ForbiddenError');
-plainErrorType(NotFoundError, 'NotFoundError');
-plainErrorType(IdempotencyKeyReusedError, 'IdempotencyKeyReusedError');
-plainErrorType(IdempotencyKeyInProgressError, 'IdempotencyKeyInProgressError');
+builder.objectType(ForbiddenError, errorType(ForbiddenError, 'ForbiddenError'));
+builder.objectType(NotFoundError, errorType(NotFoundError, 'NotFoundError'));
+builder.objectType(IdempotencyKeyReusedError, errorType(IdempotencyKeyReusedError, 'IdempotencyKeyReusedError'));
+builder.objectType(IdempotencyKeyInProgressError, errorType(IdempotencyKeyInProgressError, 'IdempotencyKeyInProgressError'));
 
 builder.objectType(PaymentProviderUnavailableError, {
-  name: 'PaymentProviderUnavailableError',
+  ...errorType(PaymentProviderUnavailableError, 'PaymentProviderUnavailableError'),
   description:
     'The payment provider could not be reached, failed or timed out: nothing was charged or recorded. Retry with the same idempotency key.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof PaymentProviderUnavailableError,
   fields: (t) => ({
     retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'When a retry is worth it.' }),
   }),
@@ -75,9 +67,7 @@ const FieldErrorType = builder.objectRef<{ path: string[]; message: string }>('F
 });
 
 builder.objectType(ValidationError, {
-  name: 'ValidationError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ValidationError,
+  ...errorType(ValidationError, 'ValidationError'),
   fields: (t) => ({
     fields: t.field({ type: [FieldErrorType], resolve: (error) => error.fields }),
   }),

@@ -7,13 +7,12 @@ import { availableActions } from '../../domain/orders/order-access.ts';
 import type { OrderStatusName } from '../../domain/orders/order-state-machine.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
-import { parseId } from '../ids.ts';
+import { byIdField, loadById, NODE_BY_ID, parseId } from '../ids.ts';
 import { ActorRoleEnum, OrderActionEnum, OrderStatusEnum } from './enums.ts';
 import { ORDER_ACTION_ERRORS, PAY_ORDER_ERRORS } from './errors.ts';
 
 export const OrderRef = builder.prismaNode('Order', {
-  id: { field: 'id' },
-  nullable: true,
+  ...NODE_BY_ID,
   // node(id:) finds only orders the viewer can see: anything else does not exist for it.
   findUnique: (id, ctx) => visibleOrderWhere(ctx.actor, Number(id)),
   fields: (t) => ({
@@ -75,8 +74,7 @@ builder.prismaObject('OrderEvent', {
 });
 
 export const PaymentRef = builder.prismaNode('Payment', {
-  id: { field: 'id' },
-  nullable: true,
+  ...NODE_BY_ID,
   findUnique: (id, ctx) => visiblePaymentWhere(ctx.actor, Number(id)),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
@@ -97,14 +95,9 @@ export function checkPageSize(first: number | null | undefined): void {
 builder.queryFields((t) => ({
   order: t.prismaField({
     type: 'Order',
-    nullable: true,
-    authScopes: { authenticated: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = parseId(String(args.id), 'Order');
-      if (id === null || !ctx.actor) return null;
-      return ctx.queries.visibleOrder(ctx.actor, id, query);
-    },
+    ...byIdField(t),
+    // authScopes guarantee an actor here.
+    resolve: loadById('Order', (ctx) => ctx.queries.visibleOrder.bind(null, ctx.actor!)),
   }),
   orders: t.prismaConnection({
     type: 'Order',
@@ -196,33 +189,23 @@ orderActionMutation<{ idempotencyKey: string; paymentMethod: string; amount: num
   PAY_ORDER_ERRORS,
 );
 
-orderActionMutation<{ reason?: string | null }>(
-  'cancelOrder',
-  'Cancels an order before the restaurant accepts it (customer); a payment is refunded.',
-  (t) => ({ reason: t.string({ required: false }) }),
-  (ctx, command, input) => ctx.orders.cancelOrder({ ...command, reason: input.reason }),
-);
+const reasonInput = (t: ActionInputFields) => ({ reason: t.string({ required: false }) });
 
-orderActionMutation(
-  'acceptOrder',
-  'Accepts a paid order (restaurant).',
-  () => ({}),
-  (ctx, command) => ctx.orders.acceptOrder(command),
-);
+/** The actions whose input is at most a reason: the service takes the command with the input's fields. */
+const ACTIONS = [
+  ['cancelOrder', 'Cancels an order before the restaurant accepts it (customer); a payment is refunded.', reasonInput],
+  ['acceptOrder', 'Accepts a paid order (restaurant).', () => ({})],
+  ['rejectOrder', 'Rejects a paid order (restaurant); the payment is refunded.', reasonInput],
+  ['completeOrderPreparation', 'Marks the food ready for pickup (restaurant).', () => ({})],
+  ['pickUpOrder', 'The assigned rider picks the food up.', () => ({})],
+  ['deliverOrder', 'The assigned rider hands the food over.', () => ({})],
+] as const;
 
-orderActionMutation<{ reason?: string | null }>(
-  'rejectOrder',
-  'Rejects a paid order (restaurant); the payment is refunded.',
-  (t) => ({ reason: t.string({ required: false }) }),
-  (ctx, command, input) => ctx.orders.rejectOrder({ ...command, reason: input.reason }),
-);
-
-orderActionMutation(
-  'completeOrderPreparation',
-  'Marks the food ready for pickup (restaurant).',
-  () => ({}),
-  (ctx, command) => ctx.orders.completeOrderPreparation(command),
-);
+for (const [name, description, inputFields] of ACTIONS) {
+  orderActionMutation<{ reason?: string | null }>(name, description, inputFields, (ctx, command, input) =>
+    ctx.orders[name]({ ...command, ...input }),
+  );
+}
 
 orderActionMutation<{ riderId?: string | null }>(
   'assignRider',
@@ -236,20 +219,6 @@ orderActionMutation<{ riderId?: string | null }>(
     }
     return ctx.orders.assignRider({ ...command, riderId });
   },
-);
-
-orderActionMutation(
-  'pickUpOrder',
-  'The assigned rider picks the food up.',
-  () => ({}),
-  (ctx, command) => ctx.orders.pickUpOrder(command),
-);
-
-orderActionMutation(
-  'deliverOrder',
-  'The assigned rider hands the food over.',
-  () => ({}),
-  (ctx, command) => ctx.orders.deliverOrder(command),
 );
 
 const OrderItemInput = builder.inputType('OrderItemInput', {

@@ -2,13 +2,11 @@
 
 import { PAGE_SIZE, visibleOrdersNewestFirst } from '../../domain/orders/order.queries.ts';
 import { builder } from '../builder.ts';
-import { parseId } from '../ids.ts';
+import { byIdField, loadById, NODE_BY_ID } from '../ids.ts';
 import { checkPageSize } from './order.ts';
 
 builder.prismaNode('Restaurant', {
-  id: { field: 'id' },
-  // A missing row is null for node(id:), not findUniqueOrThrow's internal error.
-  nullable: true,
+  ...NODE_BY_ID,
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     name: t.exposeString('name'),
@@ -28,9 +26,7 @@ builder.prismaNode('Restaurant', {
 });
 
 builder.prismaNode('MenuItem', {
-  id: { field: 'id' },
-  // A missing row is null for node(id:), not findUniqueOrThrow's internal error.
-  nullable: true,
+  ...NODE_BY_ID,
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     name: t.exposeString('name'),
@@ -41,16 +37,7 @@ builder.prismaNode('MenuItem', {
 });
 
 builder.queryFields((t) => ({
-  restaurant: t.prismaField({
-    type: 'Restaurant',
-    nullable: true,
-    authScopes: { authenticated: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = parseId(String(args.id), 'Restaurant');
-      return id === null ? null : ctx.queries.restaurant(id, query);
-    },
-  }),
+  restaurant: t.prismaField({ type: 'Restaurant', ...byIdField(t), resolve: loadById('Restaurant', (ctx) => ctx.queries.restaurant) }),
   restaurants: t.prismaConnection({
     type: 'Restaurant',
     cursor: 'id',

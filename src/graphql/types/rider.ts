@@ -1,16 +1,14 @@
 /** Rider with its location (visible per SPEC §3); the rider query and updateRiderLocation. */
 import { ForbiddenError, ValidationError } from '../../domain/errors.ts';
 import { builder } from '../builder.ts';
-import { parseId } from '../ids.ts';
+import { byIdField, loadById, NODE_BY_ID } from '../ids.ts';
 
 const LocationRef = builder.objectRef<{ lat: number; lng: number }>('Location').implement({
   fields: (t) => ({ lat: t.exposeFloat('lat'), lng: t.exposeFloat('lng') }),
 });
 
 export const RiderRef = builder.prismaNode('Rider', {
-  id: { field: 'id' },
-  // A missing row is null for node(id:), not findUniqueOrThrow's internal error.
-  nullable: true,
+  ...NODE_BY_ID,
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     name: t.exposeString('name'),
@@ -27,16 +25,7 @@ export const RiderRef = builder.prismaNode('Rider', {
 });
 
 builder.queryField('rider', (t) =>
-  t.prismaField({
-    type: 'Rider',
-    nullable: true,
-    authScopes: { authenticated: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = parseId(String(args.id), 'Rider');
-      return id === null ? null : ctx.queries.rider(id, query);
-    },
-  }),
+  t.prismaField({ type: 'Rider', ...byIdField(t), resolve: loadById('Rider', (ctx) => ctx.queries.rider) }),
 );
 
 const UpdateRiderLocationInput = builder.inputType('UpdateRiderLocationInput', {

@@ -1,11 +1,11 @@
 /** The caller (`viewer`) and the Customer type. */
 import { canSeeCustomer } from '../../domain/orders/order-access.ts';
 import { builder } from '../builder.ts';
+import { NODE_BY_ID } from '../ids.ts';
 import { ActorRoleEnum } from './enums.ts';
 
 builder.prismaNode('Customer', {
-  id: { field: 'id' },
-  nullable: true,
+  ...NODE_BY_ID,
   findUnique: (id, ctx) => ({ id: canSeeCustomer(ctx.actor, Number(id)) ? Number(id) : -1 }),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
