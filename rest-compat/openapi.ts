@@ -5,9 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { OpenAPIHono } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { RestEnv } from './env.ts';
+import { EventSchema } from './v2/schemas.ts';
 
 const SWAGGER_UI_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -71,11 +72,35 @@ export function mountOpenApi(app: OpenAPIHono<RestEnv>): void {
     bearerFormat: 'JWT',
     description: 'HS256 token with claims sub (actor id), role (customer | restaurant | rider | admin) and exp',
   });
+  // What the service sends to webhook endpoints (SPEC §9): OpenAPI 3.1's `webhooks`, so clients can generate receivers.
+  app.openAPIRegistry.registerWebhook({
+    method: 'post',
+    path: 'orderEvent',
+    operationId: 'webhook_orderEvent',
+    summary: 'An order event, POSTed to every webhook endpoint that asked for its type',
+    description:
+      'Verify `QuickEats-Signature` (t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the endpoint secret>) ' +
+      'and answer 2xx within 10 s; anything else is retried with backoff for 3 days. At least once: dedupe by event id. ' +
+      "An order's events arrive in version order. The body is the event as GET /v2/events shows it.",
+    request: {
+      headers: z.object({
+        'quickeats-event-id': z.string().openapi({ example: 'evt_42' }),
+        'quickeats-signature': z
+          .string()
+          .openapi({ example: 't=1796000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd' }),
+      }),
+      body: { content: { 'application/json': { schema: EventSchema } }, required: true },
+    },
+    responses: { 200: { description: 'Any 2xx acknowledges the event' } },
+    // The receiver authenticates the sender by the signature, not by a security scheme of this API.
+    security: [],
+  });
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
       title: 'QuickEats order API',
       version: '2.0.0',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-QuickEats-Proprietary' },
       description:
         'REST façade over the QuickEats order service. v2 is action-oriented: every action needs If-Match (428 when missing, ' +
         '412 when stale) and accepts Idempotency-Key. v1 is deprecated and kept for old app builds. Errors of v2 are ' +

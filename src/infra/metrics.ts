@@ -59,33 +59,29 @@ export function createMetrics(
     labelNames: ['operation', 'outcome'] as const,
     registers: [registry],
   });
-  if (sample.paymentAttemptsInFlight) {
-    const count = sample.paymentAttemptsInFlight;
+  /** A gauge read from the database at each scrape; NaN when the read fails. */
+  const countedGauge = (name: string, help: string, count: (() => Promise<number>) | undefined) => {
+    if (!count) return;
     new Gauge({
-      name: 'payment_attempts_in_flight',
-      help: 'Charges sent to the payment provider and not yet settled (recorded, refunded or abandoned)',
+      name,
+      help,
       registers: [registry],
       async collect() {
         this.set(await count().catch(() => Number.NaN));
       },
     });
-  }
+  };
+  countedGauge(
+    'payment_attempts_in_flight',
+    'Charges sent to the payment provider and not yet settled (recorded, refunded or abandoned)',
+    sample.paymentAttemptsInFlight,
+  );
   const webhookDeliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome: delivered (2xx), failed (retried later), abandoned (retry window over)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  if (sample.webhookBacklog) {
-    const count = sample.webhookBacklog;
-    new Gauge({
-      name: 'webhook_delivery_backlog',
-      help: 'Events owed to live webhook endpoints and not yet acknowledged',
-      registers: [registry],
-      async collect() {
-        this.set(await count().catch(() => Number.NaN));
-      },
-    });
-  }
+  countedGauge('webhook_delivery_backlog', 'Events owed to live webhook endpoints and not yet acknowledged', sample.webhookBacklog);
   return { registry, httpDuration, graphqlDuration, actionOutcomes, dbStatements, paymentProviderCalls, webhookDeliveries };
 }
