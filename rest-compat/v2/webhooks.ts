@@ -88,7 +88,7 @@ export function webhookRoutes(app: OpenAPIHono<RestEnv>, webhooks: Webhooks) {
     }),
     async (c) => {
       const { endpoint, secret } = await webhooks.create(actorOf(c), c.req.valid('json'));
-      return c.json({ ...endpointJson(endpoint), secret }, 201, { Location: `${c.req.path}/${endpoint.id}` });
+      return c.json({ ...endpointJson(endpoint), secret }, 201);
     },
   );
 

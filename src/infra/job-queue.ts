@@ -83,6 +83,18 @@ export function createJobQueue(db: Database, logger: Logger): JobQueue {
             logger.warn({ workers: dead }, 'releasing jobs locked by workers that stopped without finishing them');
             await utils.forceUnlockWorkers(dead);
           })
+          // A named queue stays locked when its job row went away under a worker that was presumed dead and was not
+          // (graphile-worker then unlocks the queue only after 4 hours): free queues whose lock is older than any task
+          // may run and that no locked job holds.
+          .then(() =>
+            db.jobPool.query(
+              `UPDATE graphile_worker._private_job_queues AS queues SET locked_at = NULL, locked_by = NULL
+                WHERE locked_at < now() - make_interval(secs => $1)
+                  AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs AS jobs
+                                   WHERE jobs.job_queue_id = queues.id AND jobs.locked_at IS NOT NULL)`,
+              [maxRunMs / 1000],
+            ),
+          )
           .catch((error: Error) => logger.debug({ err: error.message }, 'job lock sweep failed; trying again later'));
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();

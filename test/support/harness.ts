@@ -107,6 +107,8 @@ export async function startTestService(overrides: Env = {}, options: ContainerOp
       );
       // Jobs of the previous test would act on rows that no longer exist (or, ids restarting, on new ones).
       await container.db.prisma.$executeRawUnsafe('DELETE FROM graphile_worker._private_jobs');
+      // A job still running when its row went holds its named queue's lock; the next test's queues start free.
+      await container.db.prisma.$executeRawUnsafe('DELETE FROM graphile_worker._private_job_queues');
       await container.db.prisma.rider.updateMany({ data: { lat: null, lng: null, locationUpdatedAt: null } });
       await container.db.prisma.menuItem.updateMany({ where: { id: MENU.r1Unavailable }, data: { available: false } });
       await clearRedis(container);

@@ -102,3 +102,7 @@ CREATE TRIGGER events_fan_out_to_webhooks AFTER INSERT ON events
 
 -- Only live endpoints are looked at when an event is written.
 CREATE INDEX "webhook_endpoints_live_idx" ON "webhook_endpoints"("restaurant_id") WHERE deleted_at IS NULL AND disabled_at IS NULL;
+
+-- What the delivery job reads: an endpoint's pending deliveries in event order, and an order's earlier pending one.
+CREATE INDEX "webhook_deliveries_pending_idx" ON "webhook_deliveries"("endpoint_id", "event_id") WHERE state = 'pending';
+CREATE INDEX "webhook_deliveries_pending_order_idx" ON "webhook_deliveries"("endpoint_id", "order_id", "event_id") WHERE state = 'pending';

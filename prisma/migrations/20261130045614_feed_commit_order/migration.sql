@@ -1,6 +1,9 @@
 -- AlterTable
 ALTER TABLE "events" ADD COLUMN     "position" BIGINT;
 
+-- The events written before this migration keep their order: their ids were their order.
+UPDATE "events" SET "position" = "id";
+
 -- CreateIndex
 CREATE UNIQUE INDEX "events_position_key" ON "events"("position");
 

@@ -89,13 +89,19 @@ const PLACEMENT_LOCK = 0x71e_feed;
  * order. Hand-written: this is the "transactional outbox with commit-order sequencing" pattern, a few lines of SQL.
  */
 async function placeCommittedEvents(prisma: PrismaClient): Promise<void> {
-  await prisma.$transaction([
-    prisma.$queryRaw`SELECT pg_advisory_xact_lock(${PLACEMENT_LOCK}) IS NULL AS locked`,
-    prisma.$executeRaw`
+  // Usually there is nothing to place: a read, no lock. When another reader is placing, this one goes on without
+  // waiting: whatever it leaves unplaced gets positions after every position there is now, so no cursor passes it.
+  const [pending] = await prisma.$queryRaw<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM events WHERE position IS NULL) AS any`;
+  if (!pending?.any) return;
+  await prisma.$transaction(async (tx) => {
+    const [lock] = await tx.$queryRaw<{ got: boolean }[]>`SELECT pg_try_advisory_xact_lock(${PLACEMENT_LOCK}) AS got`;
+    if (!lock?.got) return;
+    // A statement of its own, after the lock: its snapshot sees every placement committed before.
+    await tx.$executeRaw`
       WITH top AS (SELECT coalesce(max(position), 0) AS position FROM events),
       unplaced AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM events WHERE position IS NULL)
-      UPDATE events SET position = top.position + unplaced.n FROM top, unplaced WHERE events.id = unplaced.id`,
-  ]);
+      UPDATE events SET position = top.position + unplaced.n FROM top, unplaced WHERE events.id = unplaced.id`;
+  });
 }
 
 /**

@@ -55,16 +55,31 @@ export async function checkEndpointUrl(raw: string, production: boolean): Promis
   return url;
 }
 
-/** The connection pools deliveries use; in production each connection is checked against the forbidden ranges. */
-export function deliveryAgents(production: boolean): { agentFor(url: URL): Agent; destroy(): void } {
-  const options = { keepAlive: true, maxSockets: 16 };
-  const http = production ? new RequestFilteringHttpAgent(options) : new HttpAgent(options);
-  const https = production ? new RequestFilteringHttpsAgent(options) : new HttpsAgent(options);
+/**
+ * The connection pools deliveries use, one per endpoint (so that one endpoint's hanging requests never take the
+ * sockets of another endpoint on the same host); in production each connection is checked against the forbidden
+ * ranges.
+ */
+export function deliveryAgents(
+  production: boolean,
+  maxSockets: number,
+): { agentFor(endpointId: number, url: URL): Agent; destroy(): void } {
+  const options = { keepAlive: true, maxSockets };
+  const pools = new Map<string, Agent>();
   return {
-    agentFor: (url) => (url.protocol === 'https:' ? https : http),
+    agentFor(endpointId, url) {
+      const key = `${endpointId} ${url.protocol}`;
+      let agent = pools.get(key);
+      if (!agent) {
+        if (url.protocol === 'https:') agent = production ? new RequestFilteringHttpsAgent(options) : new HttpsAgent(options);
+        else agent = production ? new RequestFilteringHttpAgent(options) : new HttpAgent(options);
+        pools.set(key, agent);
+      }
+      return agent;
+    },
     destroy() {
-      http.destroy();
-      https.destroy();
+      for (const agent of pools.values()) agent.destroy();
+      pools.clear();
     },
   };
 }

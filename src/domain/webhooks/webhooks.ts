@@ -109,7 +109,7 @@ export class Webhooks {
     private readonly options: WebhookOptions,
   ) {
     this.box = secretBox(options.secretKey);
-    this.agents = deliveryAgents(options.production);
+    this.agents = deliveryAgents(options.production, BATCH_SIZE);
   }
 
   /** How long one delivery job may run: its budget, then one batch that waits at most the timeout, then writes. */
@@ -166,7 +166,7 @@ export class Webhooks {
     const endpoint = await this.visibleEndpoint(actor, id);
     const limit = options.limit ?? 20;
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ValidationError.of('limit', 'must be from 1 to 100');
-    const before = options.before === undefined ? undefined : /^[1-9][0-9]{0,18}$/.test(options.before) ? BigInt(options.before) : null;
+    const before = options.before === undefined ? undefined : /^[1-9][0-9]{0,17}$/.test(options.before) ? BigInt(options.before) : null;
     if (before === null) throw ValidationError.of('cursor', 'is not a cursor from a previous page');
     const rows = await this.prisma.webhookAttempt.findMany({
       where: { endpointId: endpoint.id, ...(before === undefined ? {} : { id: { lt: before } }) },
@@ -202,6 +202,7 @@ export class Webhooks {
       const due = await this.prisma.$queryRaw<DueDelivery[]>`
         SELECT d.id, d.event_id, d.attempts, d.created_at FROM webhook_deliveries d
          WHERE d.endpoint_id = ${id} AND d.state = 'pending' AND d.next_attempt_at <= now()
+           AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.deleted_at IS NULL AND e.disabled_at IS NULL)
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
                             WHERE earlier.endpoint_id = d.endpoint_id AND earlier.state = 'pending'
                               AND earlier.order_id = d.order_id AND earlier.event_id < d.event_id)
@@ -210,12 +211,16 @@ export class Webhooks {
       const events = await this.prisma.event.findMany({ where: { id: { in: due.map((delivery) => delivery.event_id) } } });
       const byId = new Map(events.map((event) => [event.id, feedEventOf(event)]));
       const secret = this.box.open(endpoint.secretCiphertext);
-      await Promise.all(
+      // Every send of the batch is recorded (or has failed to be) before the job goes on or fails: a job retried
+      // while its sends still ran would send them again beside them.
+      const outcomes = await Promise.allSettled(
         due.map(async (delivery) => {
-          const result = await this.send(new URL(endpoint.url), byId.get(delivery.event_id)!, secret);
+          const result = await this.send(endpoint.id, new URL(endpoint.url), byId.get(delivery.event_id)!, secret);
           await this.record(endpoint, delivery, result);
         }),
       );
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
       if (Date.now() - started > JOB_BUDGET_MS) return { nextRunAt: new Date() };
     }
   }
@@ -237,7 +242,7 @@ export class Webhooks {
   }
 
   /** One POST of the event, signed; never throws: a failure is a result. */
-  private send(url: URL, event: FeedEvent, secret: string): Promise<SendResult> {
+  private send(endpointId: number, url: URL, event: FeedEvent, secret: string): Promise<SendResult> {
     const body = JSON.stringify(this.options.render(event));
     const started = performance.now();
     const finish = (statusCode: number | null, error: string | null): SendResult => ({
@@ -248,7 +253,7 @@ export class Webhooks {
     return new Promise((resolve) => {
       const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
         method: 'POST',
-        agent: this.agents.agentFor(url),
+        agent: this.agents.agentFor(endpointId, url),
         signal: AbortSignal.timeout(this.options.timeoutMs),
         headers: {
           'Content-Type': 'application/json',
@@ -292,10 +297,13 @@ export class Webhooks {
       WITH delivery AS (
         UPDATE webhook_deliveries
            SET state = ${state}::webhook_delivery_state, attempts = ${attempt}, next_attempt_at = coalesce(${nextRetryAt}::timestamptz, next_attempt_at)
-         WHERE id = ${delivery.id}),
+         WHERE id = ${delivery.id} AND state = 'pending' AND attempts = ${delivery.attempts}
+         RETURNING id),
       health AS (${health})
       INSERT INTO webhook_attempts (endpoint_id, event_id, status_code, error, duration_ms, next_retry_at)
-      VALUES (${endpoint.id}, ${delivery.event_id}, ${result.statusCode}, ${result.error}, ${result.durationMs}, ${nextRetryAt})`;
+      SELECT ${endpoint.id}::integer, ${delivery.event_id}::bigint, ${result.statusCode}::integer, ${result.error}::text,
+             ${result.durationMs}::integer, ${nextRetryAt}::timestamptz
+        FROM delivery`;
     this.options.onDelivery?.(delivered ? 'delivered' : abandoned ? 'abandoned' : 'failed');
   }
 
