@@ -140,14 +140,18 @@ export class IdempotencyStore {
   async run<T extends { order: { id: number }; outcome: StoredOutcome }>(
     request: IdempotentRequest,
     execute: (recordFor: RecordFor) => Promise<T>,
+    { lookUpFirst = true }: { lookUpFirst?: boolean } = {},
   ): Promise<Idempotent<T>> {
-    // A retry usually finds its replay in the cache; otherwise we hold the key's lock and ask the table, which is
-    // the truth (the cache may have lost the entry, and the first request may have finished just before our lock).
+    // A retry usually finds its replay in the cache; otherwise we hold the key's lock, and the table is the truth
+    // (the cache may have lost the entry, and the first request may have finished just before our lock). An
+    // execution with an effect outside the database (a charge) asks the table before it starts; one without lets the
+    // table's unique key decide: a repeat finds the order moved on (or collides with the record) and replays below,
+    // which saves the fresh request a round trip.
     const started = await this.begin(request);
     if ('replay' in started) return { replayed: started.replay };
     let committed: Replay | undefined;
     try {
-      const finished = await this.findReplay(request);
+      const finished = lookUpFirst ? await this.findReplay(request) : null;
       if (finished) return { replayed: finished };
       const result = await execute(this.recordFor({ ...request, fingerprint: fingerprintOf(request) }));
       committed = { orderId: result.order.id, outcome: result.outcome };

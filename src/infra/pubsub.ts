@@ -21,7 +21,8 @@ export type OrderPubSub = ReturnType<typeof createOrderPubSub>['pubsub'];
 /** Creates the pub/sub; close() releases its Redis connections. */
 export function createOrderPubSub(redis: RedisConnection, channelPrefix: string) {
   if (redis.kind === 'redis') {
-    const publishClient = redis.duplicate();
+    // An order change publishes to its order's and its restaurant's topics in the same tick: one round trip.
+    const publishClient = redis.duplicate({ autoPipelining: true });
     const subscribeClient = redis.duplicate();
     const pubsub = createPubSub<{ [topic: string]: [PubSubEvent] }>({
       eventTarget: createRedisEventTarget({

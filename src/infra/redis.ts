@@ -10,8 +10,11 @@ export type RedisConnection = {
   kind: 'redis' | 'in-process';
   /** Commands (locks, caches, rate limits); keys are prefixed with the configured prefix. */
   client: Redis;
-  /** A new connection for SUBSCRIBE (a subscribed connection cannot run other commands). */
-  duplicate(): Redis;
+  /**
+   * A new connection: for SUBSCRIBE (a subscribed connection cannot run other commands), or for PUBLISH with
+   * `autoPipelining` (commands issued in the same tick go out in one write, one round trip).
+   */
+  duplicate(options?: { autoPipelining?: boolean }): Redis;
   ping(): Promise<void>;
   close(): Promise<void>;
 };
@@ -54,8 +57,11 @@ export async function connectRedis(options: RedisOptions): Promise<RedisConnecti
   return {
     kind: 'redis',
     client,
-    duplicate: () => {
-      const connection = new Redis(url, { retryStrategy: (attempt) => Math.min(attempt * 200, 2_000) });
+    duplicate: (duplicateOptions) => {
+      const connection = new Redis(url, {
+        retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+        enableAutoPipelining: duplicateOptions?.autoPipelining ?? false,
+      });
       connection.on('error', () => {});
       return connection;
     },
