@@ -102,9 +102,18 @@ export async function startTestService(overrides: Env = {}, options: ContainerOp
     app,
     token: (actor) => signToken(actor, key, '1h'),
     async reset() {
-      await container.db.prisma.$executeRawUnsafe(
-        'TRUNCATE webhook_attempts, webhook_deliveries, webhook_endpoints, events, refunds, payment_attempts, payments, order_events, order_items, idempotency_records, orders RESTART IDENTITY CASCADE',
-      );
+      // A background job of the previous test (a refund writing its event, whose trigger reads the endpoints) can
+      // hold row locks in an order TRUNCATE's table locks cross: PostgreSQL then aborts one side; try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await container.db.prisma.$executeRawUnsafe(
+            'TRUNCATE webhook_attempts, webhook_deliveries, webhook_endpoints, events, refunds, payment_attempts, payments, order_events, order_items, idempotency_records, orders RESTART IDENTITY CASCADE',
+          );
+          break;
+        } catch (error) {
+          if (attempt >= 5 || !String((error as Error).message).includes('40P01')) throw error;
+        }
+      }
       // Jobs of the previous test would act on rows that no longer exist (or, ids restarting, on new ones).
       await container.db.prisma.$executeRawUnsafe('DELETE FROM graphile_worker._private_jobs');
       // A job still running when its row went holds its named queue's lock; the next test's queues start free.
