@@ -10,86 +10,17 @@
  * hits: that is the window in which a lost Redis lock lets a second request with the same key execute too, and
  * only the database's unique index on idempotency_records may stop a double charge.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/auth.ts';
 import { findViolations, formatViolations } from '../../src/domain/invariants.ts';
 import { type ChargeRequest, PaymentProvider } from '../../src/domain/payments/payment-provider.ts';
 import { backend, DEMO, setUpTestService } from '../support/harness.ts';
 import { orderIn } from '../support/orders.ts';
+import { PrivateRedis } from '../support/private-redis.ts';
 import { freePort } from '../support/server-process.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One private redis-server process on `port`. */
-class PrivateRedis {
-  private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
-  private output = '';
-
-  constructor(readonly port: number) {}
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get running() {
-    return this.child !== null;
-  }
-
-  /** Starts the server and waits until it answers PING. */
-  async start(): Promise<void> {
-    if (this.child) throw new Error('redis-server already running');
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.output = '';
-    child.stdout?.on('data', (chunk) => (this.output += chunk));
-    child.stderr?.on('data', (chunk) => (this.output += chunk));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    this.child = child;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) break;
-      if (await this.ping()) return;
-      await sleep(50);
-    }
-    await this.kill();
-    throw new Error(`redis-server on port ${this.port} did not start: ${this.output}`);
-  }
-
-  /** SIGKILL (no shutdown, no save), then waits for the process to be gone. Only ever our own child. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = null;
-    child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** Runs one command on a throwaway connection. */
-  async command<T>(run: (client: Redis) => Promise<T>): Promise<T> {
-    const client = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return await run(client);
-    } finally {
-      client.disconnect();
-    }
-  }
-
-  private async ping(): Promise<boolean> {
-    return this.command((client) => client.ping()).then(
-      (answer) => answer === 'PONG',
-      () => false,
-    );
-  }
-}
 
 let redis: PrivateRedis;
 /** Gateway latency for the current test, and every charge that reached the gateway. */

@@ -1,7 +1,7 @@
 /**
  * A private `redis-server` process on a loopback port, for tests that kill and restart Redis: the shared Redis
  * (TEST_REDIS_URL) is never touched, so the test files running beside them keep theirs. No persistence: a restart
- * comes back empty, as after a crash without a dump. (The same class as in test/faults/redis.test.ts.)
+ * comes back empty, as after a crash without a dump.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
