@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { basePath } from 'hono/route';
 import { listEvents } from '../../src/domain/events/events.ts';
-import { getVisibleOrder, itemsAndParties, listVisibleOrders } from '../../src/domain/orders/order.queries.ts';
+import { getVisibleOrder, itemsAndParties } from '../../src/domain/orders/order.queries.ts';
 import type { ActionResult, OrderCommand } from '../../src/domain/orders/order.service.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
 import { getRestaurantWithMenu, listRestaurants } from '../../src/domain/restaurants/restaurant.queries.ts';
@@ -22,6 +22,7 @@ import { problemHandler, rejectInvalid, unmatchedRoute } from '../render.ts';
 import { CreateOrderBody, CursorParam, commaList, IdempotencyKeyHeader, IdParams, LimitParam, StatusListParam } from '../schemas.ts';
 import { expectedVersionOf } from './conditional.ts';
 import { type Include, loadIncluded } from './included.ts';
+import { orderPageBody } from './order-list.ts';
 import {
   EmptyBody,
   ETAG_HEADER,
@@ -155,14 +156,9 @@ export function createV2({ orders, webhooks, prisma, logger }: RestServices, opt
       const actor = actorOf(c);
       const include = new Set(commaList<Include>(query.include));
       const options = { limit: query.limit, cursor: query.cursor, statuses: commaList<OrderStatusName>(query.status) };
-      if (!include.size) {
-        const page = await listVisibleOrders(prisma, actor, options);
-        return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor }, 200);
-      }
-      // Side-loading: the page joins each order's restaurant and rider in the same statement.
-      const page = await listVisibleOrders(prisma, actor, options, itemsAndParties);
-      const included = await loadIncluded(prisma, actor, page.orders, include);
-      return c.json({ results: page.orders.map(orderJson), next_cursor: page.nextCursor, included }, 200);
+      // One statement builds the whole body, `included` too (order-list.ts).
+      const body = await orderPageBody(prisma, actor, options, include);
+      return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
     },
   );
 

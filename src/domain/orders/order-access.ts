@@ -1,7 +1,7 @@
 /**
  * Who may see an order and who may run which action on it (SPEC §3). Pure functions over an order's parties.
  */
-import type { Prisma } from '../../generated/prisma/client.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import { legalActions, type OrderActionName, type OrderState, type OrderStatusName } from './order-state-machine.ts';
 
@@ -82,5 +82,25 @@ export function visibleOrdersWhere(actor: Actor | null): Prisma.OrderWhereInput 
       return { restaurantId: actor.id };
     case 'rider':
       return { OR: [{ riderId: actor.id }, { riderId: null, status: { in: [...CLAIMABLE] } }] };
+  }
+}
+
+/**
+ * visibleOrdersWhere as a SQL condition on the orders row `alias`, for the reads that are compiled into one
+ * statement (the order lists). test/domain/visibility-sql.test.ts checks that both select the same rows for every role.
+ */
+export function visibleOrdersSql(actor: Actor | null, alias: string): Prisma.Sql {
+  const column = (name: string) => Prisma.raw(`${alias}.${name}`);
+  switch (actor?.role) {
+    case undefined:
+      return Prisma.sql`false`;
+    case 'admin':
+      return Prisma.sql`true`;
+    case 'customer':
+      return Prisma.sql`${column('customer_id')} = ${actor.id}::integer`;
+    case 'restaurant':
+      return Prisma.sql`${column('restaurant_id')} = ${actor.id}::integer`;
+    case 'rider':
+      return Prisma.sql`(${column('rider_id')} = ${actor.id}::integer OR (${column('rider_id')} IS NULL AND ${column('status')}::text IN (${Prisma.join([...CLAIMABLE])})))`;
   }
 }

@@ -75,6 +75,14 @@ export function decodeCursor(cursor: string): Cursor {
 
 export type ListOrdersOptions = { limit?: number; cursor?: string | null; statuses?: OrderStatusName[] | null };
 
+/** The page a list request asks for, checked: its size, and the row it continues after; else ValidationError. */
+export function checkedPage(options: ListOrdersOptions): { limit: number; after: Cursor | null } {
+  const limit = options.limit ?? PAGE_SIZE.default;
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
+    throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
+  return { limit, after: options.cursor ? decodeCursor(options.cursor) : null };
+}
+
 /** One page of the orders the actor can see, newest first, with their items (and what else `include` names). */
 export async function listVisibleOrders<Include extends typeof itemsInOrder | typeof itemsAndParties = typeof itemsInOrder>(
   prisma: PrismaClient,
@@ -82,10 +90,7 @@ export async function listVisibleOrders<Include extends typeof itemsInOrder | ty
   options: ListOrdersOptions,
   include: Include = itemsInOrder as Include,
 ): Promise<{ orders: Prisma.OrderGetPayload<{ include: Include }>[]; nextCursor: string | null }> {
-  const limit = options.limit ?? PAGE_SIZE.default;
-  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max)
-    throw ValidationError.of('limit', `must be an integer from 1 to ${PAGE_SIZE.max}`);
-  const after = options.cursor ? decodeCursor(options.cursor) : null;
+  const { limit, after } = checkedPage(options);
   const { where, orderBy } = visibleOrdersNewestFirst(actor, options.statuses ?? []);
   const page = after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {};
   const rows = (await prisma.order.findMany({

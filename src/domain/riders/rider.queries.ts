@@ -2,7 +2,7 @@
  * Reads of riders and who may see a rider's location (SPEC §3): the rider itself, admins, and the customer and
  * restaurant of an order the rider is assigned to. Everyone authenticated may see that a rider exists and its name.
  */
-import type { Prisma, PrismaClient, Rider } from '../../generated/prisma/client.ts';
+import { Prisma, type PrismaClient, type Rider } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { isDatabaseId } from '../orders/commands.ts';
@@ -24,6 +24,24 @@ export async function riderLocationsVisibleTo(prisma: PrismaClient, actor: Actor
     distinct: ['riderId'],
   });
   return new Set(rows.flatMap((row) => (row.riderId === null ? [] : [row.riderId])));
+}
+
+/**
+ * riderLocationsVisibleTo as a SQL condition on the riders row `alias`, for reads compiled into one statement (the
+ * v2 order list’s `included`). test/rest/v2-list-sql.test.ts checks that both agree, for every actor.
+ */
+export function riderLocationVisibleSql(actor: Actor, alias: string): Prisma.Sql {
+  const riderId = Prisma.raw(`${alias}.id`);
+  switch (actor.role) {
+    case 'admin':
+      return Prisma.sql`true`;
+    case 'rider':
+      return Prisma.sql`${riderId} = ${actor.id}::integer`;
+    case 'customer':
+      return Prisma.sql`EXISTS (SELECT 1 FROM orders x WHERE x.rider_id = ${riderId} AND x.customer_id = ${actor.id}::integer)`;
+    case 'restaurant':
+      return Prisma.sql`EXISTS (SELECT 1 FROM orders x WHERE x.rider_id = ${riderId} AND x.restaurant_id = ${actor.id}::integer)`;
+  }
 }
 
 function view(rider: Rider, locationVisible: boolean): RiderView {
