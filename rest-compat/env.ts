@@ -5,6 +5,7 @@ import type { OrderService } from '../src/domain/orders/order.service.ts';
 import type { Webhooks } from '../src/domain/webhooks/webhooks.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import type { AuthVariables } from '../src/http/auth.ts';
+import type { Database } from '../src/infra/db.ts';
 import type { Logger } from '../src/infra/logger.ts';
 import type { IdempotencyKeyVariables } from './middleware/idempotency-key.ts';
 import type { IfMatchVariables } from './middleware/if-match.ts';
@@ -15,7 +16,14 @@ export type RestEnv = { Variables: RequestIdVariables & AuthVariables & IfMatchV
  * The services the versions call: the order actions, the webhook endpoints, the database the domain's read queries
  * run on, the logger.
  */
-export type RestServices = { orders: OrderService; webhooks: Webhooks; prisma: PrismaClient; logger: Logger };
+export type RestServices = {
+  orders: OrderService;
+  webhooks: Webhooks;
+  prisma: PrismaClient;
+  /** The compiled reads' statement runner (Database.readText). */
+  readText: Database['readText'];
+  logger: Logger;
+};
 
 /** What createRestApi hands each version app besides its services. */
 export type VersionOptions = {

@@ -27,6 +27,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   const app = new Hono<{ Variables: AppVariables }>();
   const yoga = createGraphQLServer({
     prisma: container.db.prisma,
+    readText: container.db.readText,
     orders: container.orders,
     webhooks: container.webhooks,
     pubsub: container.pubsub,
@@ -142,7 +143,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   app.route(
     '/api',
     createRestApi(
-      { orders, webhooks: container.webhooks, prisma: db.prisma, logger, authenticator, rateLimiter },
+      { orders, webhooks: container.webhooks, prisma: db.prisma, readText: db.readText, logger, authenticator, rateLimiter },
       { maxBodyBytes: MAX_BODY_BYTES },
     ),
   );

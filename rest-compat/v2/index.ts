@@ -123,7 +123,7 @@ async function respondToAction(c: Context<RestEnv>, orderId: number, act: (comma
 }
 
 /** The v2 app, mounted by createRestApi at /api/v2. */
-export function createV2({ orders, webhooks, prisma, logger }: RestServices, options: VersionOptions) {
+export function createV2({ orders, webhooks, prisma, readText, logger }: RestServices, options: VersionOptions) {
   const app = new OpenAPIHono<RestEnv>({ defaultHook: rejectInvalid });
   app.onError(problemHandler({ logger, actionName: (action) => V2_ACTION_PATHS[action] }));
   app.use('*', requireActor());
@@ -157,7 +157,7 @@ export function createV2({ orders, webhooks, prisma, logger }: RestServices, opt
       const include = new Set(commaList<Include>(query.include));
       const options = { limit: query.limit, cursor: query.cursor, statuses: commaList<OrderStatusName>(query.status) };
       // One statement builds the whole body, `included` too (order-list.ts).
-      const body = await orderPageBody(prisma, actor, options, include);
+      const body = await orderPageBody(readText, actor, options, include);
       return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
     },
   );

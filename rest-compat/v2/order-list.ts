@@ -12,7 +12,8 @@ import type { Actor } from '../../src/domain/auth.ts';
 import { checkedPage, type ListOrdersOptions } from '../../src/domain/orders/order.queries.ts';
 import { visibleOrdersSql } from '../../src/domain/orders/order-access.ts';
 import { riderLocationVisibleSql } from '../../src/domain/riders/rider.queries.ts';
-import { Prisma, type PrismaClient } from '../../src/generated/prisma/client.ts';
+import { Prisma } from '../../src/generated/prisma/client.ts';
+import type { Database } from '../../src/infra/db.ts';
 import type { Include } from './included.ts';
 
 /** ISO-8601 UTC with milliseconds, as Date.toISOString() writes it (the columns are timestamptz(3)). */
@@ -30,8 +31,8 @@ const ORDER_JSON = `json_build_object(
 const CURSOR = `rtrim(translate(encode(convert_to(${iso('o.created_at')} || '|' || o.id, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')`;
 
 /** The body of one page, as JSON text; ValidationError for a bad limit or cursor. */
-export async function orderPageBody(
-  prisma: PrismaClient,
+export function orderPageBody(
+  readText: Database['readText'],
   actor: Actor,
   options: ListOrdersOptions,
   include: ReadonlySet<Include>,
@@ -51,7 +52,7 @@ export async function orderPageBody(
       FROM riders d WHERE d.id IN (SELECT rider_id FROM shown))`);
   }
   const includedPair = included.length ? Prisma.sql`, 'included', json_build_object(${Prisma.join(included)})` : Prisma.empty;
-  const [row] = await prisma.$queryRaw<{ body: string }[]>(Prisma.sql`
+  return readText(Prisma.sql`
     WITH page AS (
       SELECT o.* FROM orders o
       WHERE ${visibleOrdersSql(actor, 'o')} ${statuses} ${continues}
@@ -65,6 +66,5 @@ export async function orderPageBody(
       'next_cursor', CASE WHEN (SELECT count(*) FROM page) > ${limit}::integer
                           THEN (SELECT ${Prisma.raw(CURSOR)} FROM shown o ORDER BY o.created_at, o.id LIMIT 1) END
       ${includedPair}
-    )::text AS body`);
-  return row!.body;
+    )::text`);
 }

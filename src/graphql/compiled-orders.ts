@@ -38,7 +38,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { Actor } from '../domain/auth.ts';
 import { PAGE_SIZE } from '../domain/orders/order.queries.ts';
 import { visibleOrdersSql } from '../domain/orders/order-access.ts';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Database } from '../infra/db.ts';
 import type { GraphQLContext } from './context.ts';
 
 /** A column expression of the row alias `row`. */
@@ -341,14 +342,14 @@ export function compileOrdersQuery(
       ORDER BY o.created_at DESC, o.id DESC
       LIMIT ${size + 1}::integer) ${Prisma.raw(field.page)})`);
   }
-  return Prisma.sql`SELECT json_build_object(${Prisma.join(values)})::text AS data`;
+  return Prisma.sql`SELECT json_build_object(${Prisma.join(values)})::text`;
 }
 
 /**
  * The yoga plugin: executes a compilable operation as its one statement and skips graphql-js execution; any other
  * operation (or no actor: the resolvers refuse it) runs the ordinary way.
  */
-export function compiledOrders(prisma: PrismaClient, schema: GraphQLSchema): Plugin<GraphQLContext> {
+export function compiledOrders(readText: Database['readText'], schema: GraphQLSchema): Plugin<GraphQLContext> {
   checkAgainstSchema(schema);
   return {
     async onExecute({ args, setResultAndStopExecution }) {
@@ -356,8 +357,7 @@ export function compiledOrders(prisma: PrismaClient, schema: GraphQLSchema): Plu
       if (!actor) return;
       const sql = compileOrdersQuery(args.schema, args.document, args.operationName, args.variableValues, actor);
       if (!sql) return;
-      const [row] = await prisma.$queryRaw<{ data: string }[]>(sql);
-      setResultAndStopExecution({ data: JSON.parse(row!.data) });
+      setResultAndStopExecution({ data: JSON.parse(await readText(sql)) });
     },
   };
 }

@@ -9,6 +9,7 @@ import type { OrderService } from '../domain/orders/order.service.ts';
 import type { Webhooks } from '../domain/webhooks/webhooks.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { graphiqlHeaders, renderGraphiQL } from '../http/graphiql.ts';
+import type { Database } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Metrics } from '../infra/metrics.ts';
 import type { OrderPubSub } from '../infra/pubsub.ts';
@@ -75,6 +76,8 @@ export type GraphQLServerContext = { actor: Actor | null; authError: Error | nul
 /** What the GraphQL door uses: the order service, the database its reads run on, pub/sub, and its settings. */
 export type GraphQLServices = {
   prisma: PrismaClient;
+  /** The compiled order list's statement runner (Database.readText). */
+  readText: Database['readText'];
   orders: OrderService;
   webhooks: Webhooks;
   pubsub: OrderPubSub;
@@ -100,7 +103,7 @@ export function contextFactory({ prisma, orders, webhooks, pubsub }: Pick<GraphQ
 }
 
 /** One yoga instance per process: its parse and validation caches are shared by every request. */
-export function createGraphQLServer({ prisma, orders, webhooks, pubsub, metrics, logger, config }: GraphQLServices) {
+export function createGraphQLServer({ prisma, readText, orders, webhooks, pubsub, metrics, logger, config }: GraphQLServices) {
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -149,7 +152,7 @@ export function createGraphQLServer({ prisma, orders, webhooks, pubsub, metrics,
         },
       },
       // Last, so that the metrics above still time a compiled execution.
-      compiledOrders(prisma, schema),
+      compiledOrders(readText, schema),
     ],
     maskedErrors: {
       maskError(error, message) {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
-import { PrismaClient } from '../generated/prisma/client.ts';
+import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
 export { PrismaClient };
 
@@ -22,7 +22,12 @@ export type Database = {
   prisma: PrismaClient;
   /** Runs `work` on one dedicated session (a pooled connection, or the single PGlite connection). */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
-  /** Subscribes to every SQL statement Prisma sends; returns the unsubscribe function. */
+  /**
+   * Runs a read whose one row has one text column (the compiled order lists build their response JSON so) and returns
+   * that text, on PostgreSQL as a named prepared statement: each shape is parsed and planned once per connection.
+   */
+  readText(sql: Prisma.Sql): Promise<string>;
+  /** Subscribes to every SQL statement sent (Prisma's and readText's); returns the unsubscribe function. */
   onStatement(listener: (sql: string) => void): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -56,14 +61,32 @@ function createPrisma(adapter: SqlDriverAdapterFactory) {
     listeners.add(listener);
     return () => listeners.delete(listener);
   };
-  return { prisma: prisma as PrismaClient, onStatement };
+  const announce = (sql: string) => {
+    for (const listener of listeners) listener(sql);
+  };
+  return { prisma: prisma as PrismaClient, onStatement, announce };
+}
+
+/**
+ * Statement names for readText, by SQL text. Bounded because documents come from clients: past the bound a new shape
+ * runs unnamed (parsed each time) rather than leaving ever more prepared statements in every connection.
+ */
+const MAX_PREPARED_READS = 256;
+const preparedNames = new Map<string, string>();
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED_READS) {
+    name = `compiled_read_${preparedNames.size}`;
+    preparedNames.set(text, name);
+  }
+  return name;
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
   // An idle client that loses its server (restart, failover) must not crash the process.
   pool.on('error', () => {});
-  const { prisma, onStatement } = createPrisma(new PrismaPg(pool));
+  const { prisma, onStatement, announce } = createPrisma(new PrismaPg(pool));
   // Job polling and LISTEN must never wait behind request traffic (nor hold its connections).
   const jobPool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5_000 });
   // As for the main pool: a connection that loses its server is replaced, never a crash (the worker logs and retries).
@@ -75,6 +98,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     onStatement,
     jobPool,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async readText(sql) {
+      announce(sql.text);
+      const { rows } = await pool.query<[string]>({ name: preparedName(sql.text), text: sql.text, values: sql.values, rowMode: 'array' });
+      return rows[0]![0];
+    },
     async withSession(work) {
       const client = await pool.connect();
       try {
@@ -103,13 +131,18 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   // Loaded only when used: PGlite costs ~50 MB of memory that a process on real PostgreSQL should not carry.
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   const pglite = await PGlite.create(dataDir);
-  const { prisma, onStatement } = createPrisma(new PrismaPGlite(pglite));
+  const { prisma, onStatement, announce } = createPrisma(new PrismaPGlite(pglite));
   let sessionQueue: Promise<void> = Promise.resolve();
   return {
     kind: 'embedded',
     prisma,
     onStatement,
     jobPool: pgPoolOverPGlite(pglite),
+    async readText(sql) {
+      announce(sql.text);
+      const { rows } = await pglite.query<[string]>(sql.text, sql.values, { rowMode: 'array' });
+      return rows[0]![0];
+    },
     async withSession(work) {
       // PGlite has a single connection, on which advisory locks are re-entrant: serialise sessions here instead.
       const run = sessionQueue.then(() =>

@@ -40,7 +40,7 @@ describe(`REST v2 order list in one statement (${backend})`, () => {
           let cursor: string | null = null;
           do {
             const options: ListOrdersOptions = { limit: 3, cursor, statuses: statuses && [...statuses] };
-            const compiled = JSON.parse(await orderPageBody(prisma, actor, options, include));
+            const compiled = JSON.parse(await orderPageBody(service.container.db.readText, actor, options, include));
             expect(compiled, `${actor.role} ${actor.id} ${[...include]} ${statuses}`).toEqual(
               await throughSerializers(actor, options, include),
             );
