@@ -1,27 +1,35 @@
 /**
  * The order list, compiled: a query whose root fields are all `orders` connections, selecting only what maps to a
  * column or a relation (the list a client shows: scalars, items, restaurant, rider, customer, menu items, page info),
- * is answered by ONE SQL statement that builds the response JSON in PostgreSQL, as PostGraphile does. Anything else
- * (another root field, a directive, `availableActions`, `history`, `payment`, a rider's location, an argument that
- * does not coerce, no actor) returns null here and runs through the Pothos resolvers as before.
+ * is answered by ONE SQL statement, as PostGraphile does; anything else (another root field, a directive,
+ * `availableActions`, `history`, `payment`, a rider's location, arguments the resolvers would refuse, no actor) returns
+ * null here and runs through the Pothos resolvers as before.
  *
- * Why: resolving ~800 field values per 50-order page in JavaScript, over Prisma's relation-join rows, cost 4× the
- * PostgreSQL CPU and 2.4× the total CPU of PostGraphile per request (docs/PERFORMANCE.md); no tuning of the resolver
- * path closes that. What stays the same: the schema (every field compiled here is checked against it at start-up),
- * validation and the abuse limits (they run before execution), authentication (no actor, no compilation), and the
- * visibility rule (order-access.ts `visibleOrdersSql`, the SQL twin of the Prisma filter, tested to agree).
- * test/graphql/compiled-orders.test.ts runs a range of documents both ways and requires identical responses.
+ * The statement returns each page as JSON arrays of column values (one array per row, relations nested), and this
+ * module assembles the response from them with a plan made once per document: global ids, cursors, enum values and
+ * dates are formatted here, by the same functions the resolvers use. Building the response objects in PostgreSQL
+ * instead (json_build_object with keys, to_char, base64) cost it ~2.5× the CPU of the arrays (docs/PERFORMANCE-PROFILE.md),
+ * and PostgreSQL is the one part every process shares.
+ *
+ * Why compile at all: resolving ~800 field values per 50-order page in JavaScript, over Prisma's relation-join rows,
+ * cost 4× the PostgreSQL CPU and 2.4× the total CPU of PostGraphile per request. What stays the same: the schema
+ * (every compiled field is checked against it at start-up), validation and the abuse limits (they run before
+ * execution), authentication (no actor, no compilation), and visibility (order-access.ts `visibleOrdersSql`, the SQL
+ * twin of the Prisma filter, tested to agree). test/graphql/compiled-orders.test.ts runs a range of documents both
+ * ways, for every actor, and requires identical responses.
  *
  * Hand-written because no maintained library compiles a Pothos/Prisma schema's selections to SQL (PostGraphile and
- * join-monster own their schemas). Every SQL text below is built from this file's constants and from GraphQL names
- * (which the parser restricts to [_A-Za-z0-9]); values (actor, page size, cursor, statuses) are bound parameters.
+ * join-monster own their schemas). The SQL text is built from this file's constants only; values (actor, cursor,
+ * statuses) are bound parameters, and the page size is a checked integer.
  */
 
-import { parsePrismaCursor } from '@pothos/plugin-prisma';
+import { formatPrismaCursor, parsePrismaCursor } from '@pothos/plugin-prisma';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLEnumType,
   type GraphQLField,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -42,42 +50,27 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { Database } from '../infra/db.ts';
 import type { GraphQLContext } from './context.ts';
 
-/** A column expression of the row alias `row`. */
-type Scalar = (row: string) => string;
-/** A relation: the related type, the join condition (parent alias, related alias), and for lists their order. */
+/** How a column's JSON value becomes the field's value, as its resolver and scalar would make it. */
+type Format = 'value' | 'enum' | 'dateTime' | { globalId: string };
+type Scalar = { column: string; format?: Format };
 type TypeName = 'Order' | 'OrderItem' | 'MenuItem' | 'Restaurant' | 'Rider' | 'Customer';
+/** A relation: the related type, the join condition (parent alias, related alias), and for lists their order. */
 type Relation = { type: TypeName; join: (parent: string, row: string) => string; many?: { orderBy: (row: string) => string } };
 type CompiledType = { table: string; fields: Record<string, Scalar | Relation> };
 
-const column =
-  (name: string): Scalar =>
-  (row) =>
-    `${row}.${name}`;
-/** A DateTime as graphql-scalars serializes a Date: ISO-8601 UTC with milliseconds (the columns are timestamptz(3)). */
-const iso =
-  (name: string): Scalar =>
-  (row) =>
-    `to_char(${row}.${name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-/** The relay plugin's global id, base64("Type:id"). */
-const globalId =
-  (type: string): Scalar =>
-  (row) =>
-    `encode(convert_to('${type}:' || ${row}.id, 'UTF8'), 'base64')`;
-/** plugin-prisma's cursor of `cursor: 'id'`: base64("GPC:N:<id>"). */
-const cursorOf = (row: string) => `encode(convert_to('GPC:N:' || ${row}.id, 'UTF8'), 'base64')`;
-const nodeFields = (type: string) => ({ id: globalId(type), databaseId: column('id') });
+const nodeFields = (type: string) => ({ id: { column: 'id', format: { globalId: type } }, databaseId: { column: 'id' } });
 
 const TYPES: Record<TypeName, CompiledType> = {
   Order: {
     table: 'orders',
     fields: {
       ...nodeFields('Order'),
-      status: (row) => `upper(${row}.status::text)`,
-      version: column('version'),
-      totalAmount: column('total_amount'),
-      deliveryAddress: column('delivery_address'),
-      createdAt: iso('created_at'),
-      updatedAt: iso('updated_at'),
+      status: { column: 'status', format: 'enum' },
+      version: { column: 'version' },
+      totalAmount: { column: 'total_amount' },
+      deliveryAddress: { column: 'delivery_address' },
+      createdAt: { column: 'created_at', format: 'dateTime' },
+      updatedAt: { column: 'updated_at', format: 'dateTime' },
       items: {
         type: 'OrderItem',
         join: (order, item) => `${item}.order_id = ${order}.id`,
@@ -91,10 +84,10 @@ const TYPES: Record<TypeName, CompiledType> = {
   OrderItem: {
     table: 'order_items',
     fields: {
-      name: column('name'),
-      quantity: column('quantity'),
-      unitPrice: column('unit_price'),
-      lineTotal: column('line_total'),
+      name: { column: 'name' },
+      quantity: { column: 'quantity' },
+      unitPrice: { column: 'unit_price' },
+      lineTotal: { column: 'line_total' },
       menuItem: { type: 'MenuItem', join: (item, menuItem) => `${menuItem}.id = ${item}.menu_item_id` },
     },
   },
@@ -102,33 +95,59 @@ const TYPES: Record<TypeName, CompiledType> = {
     table: 'menu_items',
     fields: {
       ...nodeFields('MenuItem'),
-      name: column('name'),
-      price: column('price'),
-      available: column('available'),
+      name: { column: 'name' },
+      price: { column: 'price' },
+      available: { column: 'available' },
       restaurant: { type: 'Restaurant', join: (menuItem, restaurant) => `${restaurant}.id = ${menuItem}.restaurant_id` },
     },
   },
-  Restaurant: { table: 'restaurants', fields: { ...nodeFields('Restaurant'), name: column('name'), address: column('address') } },
+  Restaurant: { table: 'restaurants', fields: { ...nodeFields('Restaurant'), name: { column: 'name' }, address: { column: 'address' } } },
   // Rider.currentLocation has its own visibility rule: not compiled.
-  Rider: { table: 'riders', fields: { ...nodeFields('Rider'), name: column('name') } },
-  Customer: { table: 'customers', fields: { ...nodeFields('Customer'), name: column('name') } },
+  Rider: { table: 'riders', fields: { ...nodeFields('Rider'), name: { column: 'name' } } },
+  Customer: { table: 'customers', fields: { ...nodeFields('Customer'), name: { column: 'name' } } },
 };
 
 /** Thrown inside compilation for anything this compiler does not cover; the query then runs the ordinary way. */
 class NotCompiled extends Error {}
 
 /**
- * What an operation compiles to, per root field: `__typename`, or an `orders` connection as SQL text over its page
- * alias, with `__SIZE__` where the page size goes, in two variants (with and without `after`, which decides
- * hasPreviousPage). It depends only on the document, so it is computed once per parsed document (yoga caches those).
+ * How to build one object from its row's array: each response key, in selection order, takes a constant
+ * (`__typename`), a formatted column, a nested row (to-one relation, null when absent) or a list of rows.
  */
-type RootField = { key: string; typename: string } | { key: string; node: FieldNode; page: string; sql: { first: string; after: string } };
-const SIZE = '__SIZE__';
+type ObjectPlan = Entry[];
+type Entry = { key: string } & (
+  | { constant: string }
+  | { index: number; format: (value: unknown) => unknown }
+  | { index: number; one: ObjectPlan }
+  | { index: number; many: ObjectPlan }
+);
 
-const SAFE_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
-const literal = (name: string) => {
-  if (!SAFE_NAME.test(name)) throw new NotCompiled();
-  return `'${name}'`;
+/** Columns (SQL expressions) of a row's array and the plan that reads them back. */
+type Compiled = { columns: string[]; plan: ObjectPlan };
+/** The FROM clause of one SQL scope: its to-one relations become LEFT JOINs there. */
+type Scope = { joins: string[] };
+
+/**
+ * A root `orders` field: the response key, its field node (for its arguments), and what each order row holds:
+ * the SQL columns after the order id (always first: cursors are made from it) and the plans of the connection.
+ */
+type ConnectionPlan = {
+  key: string;
+  node: FieldNode;
+  columns: string[];
+  joins: string[];
+  connection: ConnectionEntry[];
+};
+type ConnectionEntry =
+  | { key: string; constant: string }
+  | { key: string; edges: ({ key: string; constant: string } | { key: string; cursor: true } | { key: string; node: ObjectPlan })[] }
+  | { key: string; pageInfo: { key: string; field: string }[] };
+type RootField = { key: string; constant: string } | ConnectionPlan;
+
+// Aliases are response keys; keys like `__proto__` would not survive a plain object, so they are not compiled.
+const checkedKey = (key: string) => {
+  if (key.startsWith('__') && key !== '__typename') throw new NotCompiled();
+  return key;
 };
 
 class Compiler {
@@ -150,7 +169,7 @@ class Compiler {
       for (const selection of selectionSet.selections) {
         if (selection.directives?.length) throw new NotCompiled();
         if (selection.kind === Kind.FIELD) {
-          const key = selection.alias?.value ?? selection.name.value;
+          const key = checkedKey(selection.alias?.value ?? selection.name.value);
           into.set(key, [...(into.get(key) ?? []), selection]);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           if (!selection.typeCondition || this.applies(selection.typeCondition.name.value, typeName)) {
@@ -180,82 +199,115 @@ class Compiler {
     return `t${this.aliases++}`;
   }
 
-  /** `json_build_object(...)` of one `typeName` row `row` with the fields `nodes` select. */
-  object(typeName: TypeName, row: string, nodes: readonly FieldNode[]): string {
-    const type: CompiledType = TYPES[typeName];
-    const pairs: string[] = [];
+  /** The columns of a `typeName` row `row` (in `scope`) for the fields `nodes` select, and the plan to read them. */
+  object(typeName: TypeName, row: string, nodes: readonly FieldNode[], scope: Scope): Compiled {
+    const type = TYPES[typeName];
+    const columns: string[] = [];
+    const plan: ObjectPlan = [];
     for (const [key, fields] of this.collect(typeName, subSelections(nodes))) {
       const name = fields[0]!.name.value;
       if (fields.some((field) => field.arguments?.length)) throw new NotCompiled();
       if (name === '__typename') {
-        pairs.push(`${literal(key)}, ${literal(typeName)}`);
+        plan.push({ key, constant: typeName });
         continue;
       }
       const field = type.fields[name];
       if (!field) throw new NotCompiled();
-      if (typeof field === 'function') {
-        pairs.push(`${literal(key)}, ${field(row)}`);
+      const index = columns.length;
+      if ('column' in field) {
+        columns.push(`${row}.${field.column}`);
+        plan.push({ key, index, format: this.formatter(typeName, name, field.format ?? 'value') });
         continue;
       }
       const related = this.alias();
-      const relatedType = TYPES[field.type];
-      const value = this.object(field.type, related, fields);
-      pairs.push(
-        field.many
-          ? `${literal(key)}, (SELECT coalesce(json_agg(${value} ORDER BY ${field.many.orderBy(related)}), '[]'::json) FROM ${relatedType.table} ${related} WHERE ${field.join(row, related)})`
-          : `${literal(key)}, (SELECT ${value} FROM ${relatedType.table} ${related} WHERE ${field.join(row, related)})`,
-      );
+      const { table } = TYPES[field.type];
+      if (field.many) {
+        const inner: Scope = { joins: [] };
+        const nested = this.object(field.type, related, fields, inner);
+        columns.push(
+          `(SELECT coalesce(json_agg(${jsonArray(nested.columns)} ORDER BY ${field.many.orderBy(related)}), '[]'::json) FROM ${table} ${related} ${inner.joins.join(' ')} WHERE ${field.join(row, related)})`,
+        );
+        plan.push({ key, index, many: nested.plan });
+      } else {
+        scope.joins.push(`LEFT JOIN ${table} ${related} ON ${field.join(row, related)}`);
+        const nested = this.object(field.type, related, fields, scope);
+        columns.push(`CASE WHEN ${related}.id IS NULL THEN NULL ELSE ${jsonArray(nested.columns)} END`);
+        plan.push({ key, index, one: nested.plan });
+      }
     }
-    return jsonObject(pairs);
+    return { columns, plan };
   }
 
-  /**
-   * The connection object of an `orders` field over the page rows `page` (numbered by `n` from 1, one row more than
-   * the page when there is a next page): `edges`, `pageInfo`, `__typename`, as the selection asks.
-   */
-  connection(nodes: readonly FieldNode[], page: string, size: string, after: boolean): string {
-    const shown = `FILTER (WHERE ${page}.n <= ${size})`;
-    const pairs: string[] = [];
-    for (const [key, fields] of this.collect('QueryOrdersConnection', subSelections(nodes))) {
+  /** What turns a column's JSON value into the field's: the schema's own enum, the relay plugin's global id, a Date. */
+  private formatter(typeName: string, fieldName: string, format: Format): (value: unknown) => unknown {
+    if (format === 'value') return (value) => value;
+    if (format === 'dateTime') return (value) => new Date(value as string);
+    if (format === 'enum') {
+      const enumType = getNamedType((this.schema.getType(typeName) as GraphQLObjectType).getFields()[fieldName]!.type) as GraphQLEnumType;
+      return (value) => enumType.serialize(value);
+    }
+    return (value) => encodeGlobalID(format.globalId, value as number);
+  }
+
+  /** An `orders` field: its connection's plan, and the order row's columns (after the id) with their joins. */
+  connection(key: string, nodes: readonly FieldNode[]): ConnectionPlan {
+    const scope: Scope = { joins: [] };
+    const columns: string[] = [];
+    const connection: ConnectionEntry[] = [];
+    for (const [connectionKey, fields] of this.collect('QueryOrdersConnection', subSelections(nodes))) {
       const name = fields[0]!.name.value;
-      if (name === '__typename') pairs.push(`${literal(key)}, 'QueryOrdersConnection'`);
+      if (name === '__typename') connection.push({ key: connectionKey, constant: 'QueryOrdersConnection' });
       else if (name === 'edges') {
-        const edge: string[] = [];
+        const edges: Extract<ConnectionEntry, { edges: unknown }>['edges'] = [];
         for (const [edgeKey, edgeFields] of this.collect('QueryOrdersConnectionEdge', subSelections(fields))) {
           const edgeName = edgeFields[0]!.name.value;
-          if (edgeName === '__typename') edge.push(`${literal(edgeKey)}, 'QueryOrdersConnectionEdge'`);
-          else if (edgeName === 'cursor') edge.push(`${literal(edgeKey)}, ${cursorOf(page)}`);
-          else if (edgeName === 'node') edge.push(`${literal(edgeKey)}, ${this.object('Order', page, edgeFields)}`);
-          else throw new NotCompiled();
+          if (edgeName === '__typename') edges.push({ key: edgeKey, constant: 'QueryOrdersConnectionEdge' });
+          else if (edgeName === 'cursor') edges.push({ key: edgeKey, cursor: true });
+          else if (edgeName === 'node') {
+            // Every node of the page reads the same row: its columns follow the id, at an offset.
+            const order = this.object('Order', 'p', edgeFields, scope);
+            const offset = 1 + columns.length;
+            columns.push(...order.columns);
+            edges.push({ key: edgeKey, node: shift(order.plan, offset) });
+          } else throw new NotCompiled();
         }
-        pairs.push(`${literal(key)}, coalesce(json_agg(${jsonObject(edge)} ORDER BY ${page}.n) ${shown}, '[]'::json)`);
+        connection.push({ key: connectionKey, edges });
       } else if (name === 'pageInfo') {
-        const info: string[] = [];
-        for (const [infoKey, infoFields] of this.collect('PageInfo', subSelections(fields))) {
-          const value = {
-            __typename: `'PageInfo'`,
-            hasNextPage: `count(*) > ${size}`,
-            // As plugin-prisma answers a forward page: there is a previous page exactly when `after` was given.
-            hasPreviousPage: after ? 'true' : 'false',
-            startCursor: `(array_agg(${cursorOf(page)} ORDER BY ${page}.n) ${shown})[1]`,
-            endCursor: `(array_agg(${cursorOf(page)} ORDER BY ${page}.n DESC) ${shown})[1]`,
-          }[infoFields[0]!.name.value];
-          if (!value) throw new NotCompiled();
-          info.push(`${literal(infoKey)}, ${value}`);
-        }
-        pairs.push(`${literal(key)}, ${jsonObject(info)}`);
+        const pageInfo = [...this.collect('PageInfo', subSelections(fields))].map(([infoKey, infoFields]) => {
+          const field = infoFields[0]!.name.value;
+          if (!['__typename', 'hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'].includes(field)) throw new NotCompiled();
+          return { key: infoKey, field };
+        });
+        connection.push({ key: connectionKey, pageInfo });
       } else throw new NotCompiled();
     }
-    return jsonObject(pairs);
+    return { key, node: nodes[0]!, columns, joins: scope.joins, connection };
   }
 }
 
 const subSelections = (nodes: readonly FieldNode[]) => nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
-// json_build_object() takes at most 100 arguments; a selection wider than 50 keys is left to the resolvers.
-const jsonObject = (pairs: string[]) => {
-  if (pairs.length > 50) throw new NotCompiled();
-  return `json_build_object(${pairs.join(', ')})`;
+/** Moves a plan's top-level indexes by `offset` (its columns were appended after others in the same row). */
+const shift = (plan: ObjectPlan, offset: number): ObjectPlan =>
+  plan.map((entry) => ('index' in entry ? { ...entry, index: entry.index + offset } : entry));
+// json_build_array() takes at most 100 arguments; a wider selection is left to the resolvers.
+const jsonArray = (columns: string[]) => {
+  if (columns.length > 100) throw new NotCompiled();
+  return `json_build_array(${columns.join(', ')})`;
 };
+
+/** Builds one object from its row's array, as the plan says. */
+function assemble(plan: ObjectPlan, row: unknown[]): Record<string, unknown> {
+  const object: Record<string, unknown> = {};
+  for (const entry of plan) {
+    if ('constant' in entry) object[entry.key] = entry.constant;
+    else if ('format' in entry) object[entry.key] = entry.format(row[entry.index]);
+    else if ('one' in entry) {
+      const related = row[entry.index] as unknown[] | null;
+      object[entry.key] = related === null ? null : assemble(entry.one, related);
+    } else object[entry.key] = (row[entry.index] as unknown[][]).map((related) => assemble(entry.many, related));
+  }
+  return object;
+}
 
 /** The root fields of the document's operation if they are all compilable `orders` fields (or __typename), else null. */
 function planOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): RootField[] | null {
@@ -266,12 +318,9 @@ function planOf(schema: GraphQLSchema, document: DocumentNode, operationName: st
     const plan: RootField[] = [];
     for (const [key, nodes] of compiler.collect('Query', [operation.selectionSet])) {
       const name = nodes[0]!.name.value;
-      if (name === '__typename') plan.push({ key, typename: 'Query' });
-      else if (name === 'orders') {
-        const page = `p${plan.length}`;
-        const sql = { first: compiler.connection(nodes, page, SIZE, false), after: compiler.connection(nodes, page, SIZE, true) };
-        plan.push({ key, node: nodes[0]!, page, sql });
-      } else return null;
+      if (name === '__typename') plan.push({ key, constant: 'Query' });
+      else if (name === 'orders') plan.push(compiler.connection(key, nodes));
+      else return null;
     }
     return plan;
   } catch (error) {
@@ -282,6 +331,7 @@ function planOf(schema: GraphQLSchema, document: DocumentNode, operationName: st
 
 const plans = new WeakMap<DocumentNode, Map<string, RootField[] | null>>();
 
+/** The plan of a document's operation, made once per parsed document (yoga caches parsed documents). */
 function cachedPlanOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) {
   const byName = plans.get(document) ?? new Map<string, RootField[] | null>();
   plans.set(document, byName);
@@ -292,9 +342,12 @@ function cachedPlanOf(schema: GraphQLSchema, document: DocumentNode, operationNa
 
 type OrdersArgs = { first?: number | null; after?: string | null; before?: unknown; last?: unknown; status?: string[] | null };
 
+/** A compiled operation: its one statement, and how its result text becomes the response's `data`. */
+export type CompiledQuery = { sql: Prisma.Sql; data: (text: string) => Record<string, unknown> };
+
 /**
- * One statement answering the whole operation, or null when it is not compilable with these variables (arguments
- * that do not coerce, or that the resolvers refuse with an error: those run the ordinary way, which reports them).
+ * The compiled form of an operation with these variables, or null when it is not compilable (see the header), or
+ * when its arguments do not coerce or are ones the resolvers refuse: those run the ordinary way, which reports them.
  */
 export function compileOrdersQuery(
   schema: GraphQLSchema,
@@ -302,19 +355,17 @@ export function compileOrdersQuery(
   operationName: string | null | undefined,
   rawVariables: Record<string, unknown> | null | undefined,
   actor: Actor,
-): Prisma.Sql | null {
+): CompiledQuery | null {
   const plan = cachedPlanOf(schema, document, operationName);
   if (!plan) return null;
   const operation = getOperationAST(document, operationName)!;
   const variables = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   if (variables.errors) return null;
   const ordersField = schema.getQueryType()!.getFields().orders as GraphQLField<unknown, unknown>;
-  const values: Prisma.Sql[] = [];
+  const pages: Prisma.Sql[] = [];
+  const readers: ((rows: unknown[][]) => Record<string, unknown>)[] = [];
   for (const field of plan) {
-    if ('typename' in field) {
-      values.push(Prisma.raw(`${literal(field.key)}, 'Query'`));
-      continue;
-    }
+    if ('constant' in field) continue;
     const args = getArgumentValues(ordersField, field.node, variables.coerced) as OrdersArgs;
     if (args.before != null || args.last != null) return null;
     const size = args.first ?? PAGE_SIZE.default;
@@ -328,21 +379,62 @@ export function compileOrdersQuery(
       }
       if (!Number.isSafeInteger(after)) return null;
     }
-    const connection = (after === null ? field.sql.first : field.sql.after).replaceAll(SIZE, String(size));
     const statuses = args.status?.length ? Prisma.sql`AND o.status::text IN (${Prisma.join(args.status)})` : Prisma.empty;
     // Strictly after the cursor's row in the list's order, as plugin-prisma's cursor + skip 1 pages.
-    const from =
+    const continues =
       after === null
         ? Prisma.empty
         : Prisma.sql`AND (o.created_at, o.id) < (SELECT c.created_at, c.id FROM orders c WHERE c.id = ${after}::integer)`;
-    values.push(Prisma.sql`${Prisma.raw(literal(field.key))}, (SELECT ${Prisma.raw(connection)} FROM (
-      SELECT o.*, row_number() OVER (ORDER BY o.created_at DESC, o.id DESC) AS n
-      FROM orders o
-      WHERE ${visibleOrdersSql(actor, 'o')} ${statuses} ${from}
-      ORDER BY o.created_at DESC, o.id DESC
-      LIMIT ${size + 1}::integer) ${Prisma.raw(field.page)})`);
+    // One row more than the page: whether there is a next page.
+    pages.push(Prisma.sql`(SELECT coalesce(json_agg(${Prisma.raw(jsonArray(['p.id', ...field.columns]))} ORDER BY p.created_at DESC, p.id DESC), '[]'::json)
+      FROM (SELECT o.* FROM orders o WHERE ${visibleOrdersSql(actor, 'o')} ${statuses} ${continues}
+            ORDER BY o.created_at DESC, o.id DESC LIMIT ${size + 1}::integer) p
+      ${Prisma.raw(field.joins.join(' '))})`);
+    readers.push((rows) => connectionOf(field, rows, size, after !== null));
   }
-  return Prisma.sql`SELECT json_build_object(${Prisma.join(values)})::text`;
+  const sql = pages.length ? Prisma.sql`SELECT json_build_array(${Prisma.join(pages)})::text` : Prisma.sql`SELECT '[]'::text`;
+  return {
+    sql,
+    data: (text) => {
+      const results = JSON.parse(text) as unknown[][][];
+      const data: Record<string, unknown> = {};
+      let next = 0;
+      for (const field of plan) data[field.key] = 'constant' in field ? field.constant : readers[next]!(results[next++]!);
+      return data;
+    },
+  };
+}
+
+/** The connection object of one `orders` field from its rows, as plugin-prisma's connection resolver makes it. */
+function connectionOf(field: ConnectionPlan, rows: unknown[][], size: number, after: boolean): Record<string, unknown> {
+  const shown = rows.slice(0, size);
+  const cursors = shown.map((row) => formatPrismaCursor({ id: row[0] }, 'id'));
+  const pageInfo: Record<string, unknown> = {
+    __typename: 'PageInfo',
+    hasNextPage: rows.length > size,
+    // A forward page has a previous page exactly when `after` was given.
+    hasPreviousPage: after,
+    startCursor: cursors[0] ?? null,
+    endCursor: cursors.at(-1) ?? null,
+  };
+  const connection: Record<string, unknown> = {};
+  for (const entry of field.connection) {
+    if ('constant' in entry) connection[entry.key] = entry.constant;
+    else if ('pageInfo' in entry)
+      connection[entry.key] = Object.fromEntries(entry.pageInfo.map(({ key, field: name }) => [key, pageInfo[name]]));
+    else {
+      connection[entry.key] = shown.map((row, index) => {
+        const edge: Record<string, unknown> = {};
+        for (const part of entry.edges) {
+          if ('constant' in part) edge[part.key] = part.constant;
+          else if ('cursor' in part) edge[part.key] = cursors[index];
+          else edge[part.key] = assemble(part.node, row);
+        }
+        return edge;
+      });
+    }
+  }
+  return connection;
 }
 
 /**
@@ -355,9 +447,9 @@ export function compiledOrders(readText: Database['readText'], schema: GraphQLSc
     async onExecute({ args, setResultAndStopExecution }) {
       const { actor } = args.contextValue as GraphQLContext;
       if (!actor) return;
-      const sql = compileOrdersQuery(args.schema, args.document, args.operationName, args.variableValues, actor);
-      if (!sql) return;
-      setResultAndStopExecution({ data: JSON.parse(await readText(sql)) });
+      const compiled = compileOrdersQuery(args.schema, args.document, args.operationName, args.variableValues, actor);
+      if (!compiled) return;
+      setResultAndStopExecution({ data: compiled.data(await readText(compiled.sql)) });
     },
   };
 }
@@ -369,7 +461,7 @@ function checkAgainstSchema(schema: GraphQLSchema): void {
     for (const [name, field] of Object.entries(type.fields)) {
       const declared = fields?.[name];
       const named = declared && getNamedType(declared.type).name;
-      if (!declared || (typeof field !== 'function' && named !== field.type)) {
+      if (!declared || ('type' in field && named !== field.type)) {
         throw new Error(`compiled-orders.ts: ${typeName}.${name} does not match the schema`);
       }
     }

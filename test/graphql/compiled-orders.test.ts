@@ -55,9 +55,9 @@ async function throughResolvers(actor: Actor, query: string, variables: Record<s
 
 /** The response of the compiled statement; fails the test when the document does not compile. */
 async function throughCompiled(actor: Actor, query: string, variables: Record<string, unknown> = {}) {
-  const sql = compileOrdersQuery(schema, parse(query), undefined, variables, actor);
-  expect(sql, 'the document compiles').not.toBeNull();
-  return JSON.parse(await service.container.db.readText(sql!));
+  const compiled = compileOrdersQuery(schema, parse(query), undefined, variables, actor);
+  expect(compiled, 'the document compiles').not.toBeNull();
+  return JSON.parse(JSON.stringify(compiled!.data(await service.container.db.readText(compiled!.sql))));
 }
 
 async function expectSame(actor: Actor, query: string, variables: Record<string, unknown> = {}) {

@@ -99,9 +99,9 @@ describe(`no N+1 (${backend})`, () => {
     await createOrders(60);
     const { edges, statements } = await statementsFor(ISSUE, 50);
     expect(edges).toHaveLength(50);
-    // Tables as Prisma names them ("public"."orders") or as the compiled list does (FROM orders o).
+    // Tables as Prisma names them ("public"."orders") or as the compiled list does (FROM orders o, JOIN riders t1).
     const tables = (sql: string) =>
-      [...new Set([...sql.matchAll(/"public"\."(\w+)"|\bFROM (\w+)/g)].map((match) => match[1] ?? match[2]))].sort();
+      [...new Set([...sql.matchAll(/"public"\."(\w+)"|\b(?:FROM|JOIN) (\w+)/g)].map((match) => match[1] ?? match[2]))].sort();
     console.info(
       `[no-n-plus-one] orders(first: 50) { restaurant rider items } on ${backend}: ${statements.length} SQL statement(s) over ${statements.map((sql) => tables(sql).join('+')).join(', ')}`,
     );
