@@ -27,7 +27,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   const app = new Hono<{ Variables: AppVariables }>();
   const yoga = createGraphQLServer({
     prisma: container.db.prisma,
-    readText: container.db.readText,
+    readRows: container.db.readRows,
     orders: container.orders,
     webhooks: container.webhooks,
     pubsub: container.pubsub,

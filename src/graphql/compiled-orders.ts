@@ -1,15 +1,15 @@
 /**
  * The order list, compiled: a query whose root fields are all `orders` connections, selecting only what maps to a
  * column or a relation (the list a client shows: scalars, items, restaurant, rider, customer, menu items, page info),
- * is answered by ONE SQL statement, as PostGraphile does; anything else (another root field, a directive,
+ * is answered by ONE SQL statement (one per root field), as PostGraphile does; anything else (another root field, a directive,
  * `availableActions`, `history`, `payment`, a rider's location, arguments the resolvers would refuse, no actor) returns
  * null here and runs through the Pothos resolvers as before.
  *
- * The statement returns each page as JSON arrays of column values (one array per row, relations nested), and this
- * module assembles the response from them with a plan made once per document: global ids, cursors, enum values and
- * dates are formatted here, by the same functions the resolvers use. Building the response objects in PostgreSQL
- * instead (json_build_object with keys, to_char, base64) cost it ~2.5× the CPU of the arrays (docs/PERFORMANCE-PROFILE.md),
- * and PostgreSQL is the one part every process shares.
+ * The statement returns the page's rows, one per order, with to-one relations joined and each list (items) as a
+ * JSON array of column values; this module assembles the response from them with a plan made once per document:
+ * global ids, cursors, enum values and dates are formatted here, by the same functions the resolvers use. Building
+ * the response objects in PostgreSQL instead (json_build_object with keys, to_char, base64: the floor's way) cost the
+ * backend several times the CPU (docs/PERFORMANCE-PROFILE.md), and PostgreSQL is the one part every process shares.
  *
  * Why compile at all: resolving ~800 field values per 50-order page in JavaScript, over Prisma's relation-join rows,
  * cost 4× the PostgreSQL CPU and 2.4× the total CPU of PostGraphile per request. What stays the same: the schema
@@ -289,7 +289,7 @@ const subSelections = (nodes: readonly FieldNode[]) => nodes.flatMap((node) => (
 /** Moves a plan's top-level indexes by `offset` (its columns were appended after others in the same row). */
 const shift = (plan: ObjectPlan, offset: number): ObjectPlan =>
   plan.map((entry) => ('index' in entry ? { ...entry, index: entry.index + offset } : entry));
-// json_build_array() takes at most 100 arguments; a wider selection is left to the resolvers.
+// json_build_array() takes at most 100 arguments (a statement's row 1,664 columns); a wider selection is left to the resolvers.
 const jsonArray = (columns: string[]) => {
   if (columns.length > 100) throw new NotCompiled();
   return `json_build_array(${columns.join(', ')})`;
@@ -342,8 +342,8 @@ function cachedPlanOf(schema: GraphQLSchema, document: DocumentNode, operationNa
 
 type OrdersArgs = { first?: number | null; after?: string | null; before?: unknown; last?: unknown; status?: string[] | null };
 
-/** A compiled operation: its one statement, and how its result text becomes the response's `data`. */
-export type CompiledQuery = { sql: Prisma.Sql; data: (text: string) => Record<string, unknown> };
+/** A compiled operation: one statement per `orders` field, and how their rows become the response's `data`. */
+export type CompiledQuery = { statements: Prisma.Sql[]; data: (rows: unknown[][][]) => Record<string, unknown> };
 
 /**
  * The compiled form of an operation with these variables, or null when it is not compilable (see the header), or
@@ -362,7 +362,7 @@ export function compileOrdersQuery(
   const variables = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   if (variables.errors) return null;
   const ordersField = schema.getQueryType()!.getFields().orders as GraphQLField<unknown, unknown>;
-  const pages: Prisma.Sql[] = [];
+  const statements: Prisma.Sql[] = [];
   const readers: ((rows: unknown[][]) => Record<string, unknown>)[] = [];
   for (const field of plan) {
     if ('constant' in field) continue;
@@ -386,17 +386,16 @@ export function compileOrdersQuery(
         ? Prisma.empty
         : Prisma.sql`AND (o.created_at, o.id) < (SELECT c.created_at, c.id FROM orders c WHERE c.id = ${after}::integer)`;
     // One row more than the page: whether there is a next page.
-    pages.push(Prisma.sql`(SELECT coalesce(json_agg(${Prisma.raw(jsonArray(['p.id', ...field.columns]))} ORDER BY p.created_at DESC, p.id DESC), '[]'::json)
+    statements.push(Prisma.sql`SELECT ${Prisma.raw(['p.id', ...field.columns].join(', '))}
       FROM (SELECT o.* FROM orders o WHERE ${visibleOrdersSql(actor, 'o')} ${statuses} ${continues}
             ORDER BY o.created_at DESC, o.id DESC LIMIT ${size + 1}::integer) p
-      ${Prisma.raw(field.joins.join(' '))})`);
+      ${Prisma.raw(field.joins.join(' '))}
+      ORDER BY p.created_at DESC, p.id DESC`);
     readers.push((rows) => connectionOf(field, rows, size, after !== null));
   }
-  const sql = pages.length ? Prisma.sql`SELECT json_build_array(${Prisma.join(pages)})::text` : Prisma.sql`SELECT '[]'::text`;
   return {
-    sql,
-    data: (text) => {
-      const results = JSON.parse(text) as unknown[][][];
+    statements,
+    data: (results) => {
       const data: Record<string, unknown> = {};
       let next = 0;
       for (const field of plan) data[field.key] = 'constant' in field ? field.constant : readers[next]!(results[next++]!);
@@ -441,7 +440,7 @@ function connectionOf(field: ConnectionPlan, rows: unknown[][], size: number, af
  * The yoga plugin: executes a compilable operation as its one statement and skips graphql-js execution; any other
  * operation (or no actor: the resolvers refuse it) runs the ordinary way.
  */
-export function compiledOrders(readText: Database['readText'], schema: GraphQLSchema): Plugin<GraphQLContext> {
+export function compiledOrders(readRows: Database['readRows'], schema: GraphQLSchema): Plugin<GraphQLContext> {
   checkAgainstSchema(schema);
   return {
     async onExecute({ args, setResultAndStopExecution }) {
@@ -449,7 +448,7 @@ export function compiledOrders(readText: Database['readText'], schema: GraphQLSc
       if (!actor) return;
       const compiled = compileOrdersQuery(args.schema, args.document, args.operationName, args.variableValues, actor);
       if (!compiled) return;
-      setResultAndStopExecution({ data: compiled.data(await readText(compiled.sql)) });
+      setResultAndStopExecution({ data: compiled.data(await Promise.all(compiled.statements.map(readRows))) });
     },
   };
 }

@@ -76,8 +76,8 @@ export type GraphQLServerContext = { actor: Actor | null; authError: Error | nul
 /** What the GraphQL door uses: the order service, the database its reads run on, pub/sub, and its settings. */
 export type GraphQLServices = {
   prisma: PrismaClient;
-  /** The compiled order list's statement runner (Database.readText). */
-  readText: Database['readText'];
+  /** The compiled order list's statement runner (Database.readRows). */
+  readRows: Database['readRows'];
   orders: OrderService;
   webhooks: Webhooks;
   pubsub: OrderPubSub;
@@ -103,7 +103,7 @@ export function contextFactory({ prisma, orders, webhooks, pubsub }: Pick<GraphQ
 }
 
 /** One yoga instance per process: its parse and validation caches are shared by every request. */
-export function createGraphQLServer({ prisma, readText, orders, webhooks, pubsub, metrics, logger, config }: GraphQLServices) {
+export function createGraphQLServer({ prisma, readRows, orders, webhooks, pubsub, metrics, logger, config }: GraphQLServices) {
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -152,7 +152,7 @@ export function createGraphQLServer({ prisma, readText, orders, webhooks, pubsub
         },
       },
       // Last, so that the metrics above still time a compiled execution.
-      compiledOrders(readText, schema),
+      compiledOrders(readRows, schema),
     ],
     maskedErrors: {
       maskError(error, message) {

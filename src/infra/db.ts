@@ -27,6 +27,8 @@ export type Database = {
    * that text, on PostgreSQL as a named prepared statement: each shape is parsed and planned once per connection.
    */
   readText(sql: Prisma.Sql): Promise<string>;
+  /** Like readText, for a read whose rows are the result: each row as an array of its parsed column values. */
+  readRows(sql: Prisma.Sql): Promise<unknown[][]>;
   /** Subscribes to every SQL statement sent (Prisma's and readText's); returns the unsubscribe function. */
   onStatement(listener: (sql: string) => void): () => void;
   ping(): Promise<void>;
@@ -87,6 +89,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // An idle client that loses its server (restart, failover) must not crash the process.
   pool.on('error', () => {});
   const { prisma, onStatement, announce } = createPrisma(new PrismaPg(pool));
+  const readRows = async (sql: Prisma.Sql) => {
+    announce(sql.text);
+    return (await pool.query<unknown[]>({ name: preparedName(sql.text), text: sql.text, values: sql.values, rowMode: 'array' })).rows;
+  };
   // Job polling and LISTEN must never wait behind request traffic (nor hold its connections).
   const jobPool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5_000 });
   // As for the main pool: a connection that loses its server is replaced, never a crash (the worker logs and retries).
@@ -98,11 +104,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     onStatement,
     jobPool,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    async readText(sql) {
-      announce(sql.text);
-      const { rows } = await pool.query<[string]>({ name: preparedName(sql.text), text: sql.text, values: sql.values, rowMode: 'array' });
-      return rows[0]![0];
-    },
+    readRows,
+    readText: async (sql) => (await readRows(sql))[0]![0] as string,
     async withSession(work) {
       const client = await pool.connect();
       try {
@@ -132,17 +135,18 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   const pglite = await PGlite.create(dataDir);
   const { prisma, onStatement, announce } = createPrisma(new PrismaPGlite(pglite));
+  const readRows = async (sql: Prisma.Sql) => {
+    announce(sql.text);
+    return (await pglite.query<unknown[]>(sql.text, sql.values, { rowMode: 'array' })).rows;
+  };
   let sessionQueue: Promise<void> = Promise.resolve();
   return {
     kind: 'embedded',
     prisma,
     onStatement,
     jobPool: pgPoolOverPGlite(pglite),
-    async readText(sql) {
-      announce(sql.text);
-      const { rows } = await pglite.query<[string]>(sql.text, sql.values, { rowMode: 'array' });
-      return rows[0]![0];
-    },
+    readRows,
+    readText: async (sql) => (await readRows(sql))[0]![0] as string,
     async withSession(work) {
       // PGlite has a single connection, on which advisory locks are re-entrant: serialise sessions here instead.
       const run = sessionQueue.then(() =>

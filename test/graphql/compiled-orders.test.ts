@@ -57,7 +57,8 @@ async function throughResolvers(actor: Actor, query: string, variables: Record<s
 async function throughCompiled(actor: Actor, query: string, variables: Record<string, unknown> = {}) {
   const compiled = compileOrdersQuery(schema, parse(query), undefined, variables, actor);
   expect(compiled, 'the document compiles').not.toBeNull();
-  return JSON.parse(JSON.stringify(compiled!.data(await service.container.db.readText(compiled!.sql))));
+  const { db } = service.container;
+  return JSON.parse(JSON.stringify(compiled!.data(await Promise.all(compiled!.statements.map((sql) => db.readRows(sql))))));
 }
 
 async function expectSame(actor: Actor, query: string, variables: Record<string, unknown> = {}) {
