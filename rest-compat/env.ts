@@ -20,8 +20,8 @@ export type RestServices = {
   orders: OrderService;
   webhooks: Webhooks;
   prisma: PrismaClient;
-  /** The compiled reads' statement runner (Database.readText). */
-  readText: Database['readText'];
+  /** The one-statement reads' runner (Database.readRows). */
+  readRows: Database['readRows'];
   logger: Logger;
 };
 

@@ -20,12 +20,17 @@ export type OrderFields = {
   updated_at: string;
 };
 
-type OrderSource = Omit<OrderWithItems, 'createdAt' | 'updatedAt'> & { createdAt: Date | string; updatedAt: Date | string };
+/** What the JSON is made of: the order's columns and its items' (a live order, or one read as rows). */
+export type OrderSource = Pick<OrderWithItems, 'id' | 'status' | 'version' | 'totalAmount' | 'restaurantId' | 'riderId' | 'customerId'> & {
+  items: Pick<OrderWithItems['items'][number], 'menuItemId' | 'name' | 'quantity' | 'unitPrice' | 'lineTotal'>[];
+  createdAt: Date | string;
+  updatedAt: Date | string;
+};
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
 /** The snake_case order of SPEC §5, from a live order or a stored snapshot. */
-export function orderFields(order: OrderWithItems | Prisma.JsonObject): OrderFields {
+export function orderFields(order: OrderSource | Prisma.JsonObject): OrderFields {
   const source = order as unknown as OrderSource;
   return {
     id: source.id,

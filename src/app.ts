@@ -143,7 +143,7 @@ export function createApp(container: Container, state: AppState = { shuttingDown
   app.route(
     '/api',
     createRestApi(
-      { orders, webhooks: container.webhooks, prisma: db.prisma, readText: db.readText, logger, authenticator, rateLimiter },
+      { orders, webhooks: container.webhooks, prisma: db.prisma, readRows: db.readRows, logger, authenticator, rateLimiter },
       { maxBodyBytes: MAX_BODY_BYTES },
     ),
   );

@@ -22,7 +22,7 @@ import { problemHandler, rejectInvalid, unmatchedRoute } from '../render.ts';
 import { CreateOrderBody, CursorParam, commaList, IdempotencyKeyHeader, IdParams, LimitParam, StatusListParam } from '../schemas.ts';
 import { expectedVersionOf } from './conditional.ts';
 import { type Include, loadIncluded } from './included.ts';
-import { orderPageBody } from './order-list.ts';
+import { orderPage } from './order-list.ts';
 import {
   EmptyBody,
   ETAG_HEADER,
@@ -123,7 +123,7 @@ async function respondToAction(c: Context<RestEnv>, orderId: number, act: (comma
 }
 
 /** The v2 app, mounted by createRestApi at /api/v2. */
-export function createV2({ orders, webhooks, prisma, readText, logger }: RestServices, options: VersionOptions) {
+export function createV2({ orders, webhooks, prisma, readRows, logger }: RestServices, options: VersionOptions) {
   const app = new OpenAPIHono<RestEnv>({ defaultHook: rejectInvalid });
   app.onError(problemHandler({ logger, actionName: (action) => V2_ACTION_PATHS[action] }));
   app.use('*', requireActor());
@@ -156,9 +156,8 @@ export function createV2({ orders, webhooks, prisma, readText, logger }: RestSer
       const actor = actorOf(c);
       const include = new Set(commaList<Include>(query.include));
       const options = { limit: query.limit, cursor: query.cursor, statuses: commaList<OrderStatusName>(query.status) };
-      // One statement builds the whole body, `included` too (order-list.ts).
-      const body = await orderPageBody(readText, actor, options, include);
-      return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
+      // One statement for the page, `included` too (order-list.ts).
+      return c.json(await orderPage(readRows, actor, options, include), 200);
     },
   );
 

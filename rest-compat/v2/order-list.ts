@@ -1,70 +1,105 @@
 /**
- * `GET /api/v2/orders` as one statement that returns the response body: the page of SPEC §5's order JSON,
- * `next_cursor`, and with `include` each related restaurant and rider once, built in PostgreSQL.
+ * `GET /api/v2/orders` in one statement: the page's orders, each with its items (a JSON array of column values),
+ * its restaurant and rider joined, and whether the actor may see that rider's location; the v2 serializers
+ * (./serialize.ts) then make the body from them, as they do for every other order response.
  *
- * Why SQL and not the serializers in ./serialize.ts: loading the page through Prisma and mapping it row by row cost
- * several times the CPU of the work itself (docs/PERFORMANCE.md, W2). The page is the domain's (checkedPage, the
- * visibility rule's SQL twin visibleOrdersSql, the rider-location rule's riderLocationVisibleSql); only the JSON shape
- * is written twice, and test/rest/v2-list-sql.test.ts requires this body to equal what the serializers make of the
- * same rows, field for field, for every actor.
+ * Why not listVisibleOrders + loadIncluded (Prisma): its relation-join statement aggregates each order's relations as
+ * keyed JSON and the client then maps every row, which cost several times the CPU of the work itself, and the
+ * rider locations took a second statement (docs/PERFORMANCE-PROFILE.md, W2). The page is still the domain's:
+ * checkedPage, the visibility rule's SQL twin visibleOrdersSql and the rider-location rule's riderLocationVisibleSql.
+ * test/rest/v2-list-sql.test.ts requires the body to equal what the serializers make of listVisibleOrders' page, for
+ * every actor, include, filter and page.
  */
 import type { Actor } from '../../src/domain/auth.ts';
-import { checkedPage, type ListOrdersOptions } from '../../src/domain/orders/order.queries.ts';
+import { checkedPage, encodeCursor, type ListOrdersOptions } from '../../src/domain/orders/order.queries.ts';
 import { visibleOrdersSql } from '../../src/domain/orders/order-access.ts';
-import { riderLocationVisibleSql } from '../../src/domain/riders/rider.queries.ts';
+import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
+import { type RiderView, riderLocationVisibleSql } from '../../src/domain/riders/rider.queries.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import type { Database } from '../../src/infra/db.ts';
+import type { OrderSource } from '../serialize.ts';
 import type { Include } from './included.ts';
+import { orderJson, restaurantJson, riderJson } from './serialize.ts';
 
-/** ISO-8601 UTC with milliseconds, as Date.toISOString() writes it (the columns are timestamptz(3)). */
-const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+type Row = [
+  id: number,
+  status: OrderStatusName,
+  version: number,
+  totalAmount: number,
+  items: [menuItemId: number, name: string, quantity: number, unitPrice: number, lineTotal: number][],
+  restaurantId: number,
+  riderId: number | null,
+  customerId: number,
+  createdAt: Date,
+  updatedAt: Date,
+  restaurantName: string,
+  restaurantAddress: string,
+  riderName: string | null,
+  riderLat: number | null,
+  riderLng: number | null,
+  riderLocationVisible: boolean | null,
+];
 
-const ORDER_JSON = `json_build_object(
-  'id', o.id, 'status', o.status, 'version', o.version, 'total_amount', o.total_amount,
-  'items', (SELECT coalesce(json_agg(json_build_object('menu_item_id', i.menu_item_id, 'name', i.name, 'quantity', i.quantity,
-                                                       'unit_price', i.unit_price, 'line_total', i.line_total) ORDER BY i.position), '[]'::json)
-            FROM order_items i WHERE i.order_id = o.id),
-  'restaurant_id', o.restaurant_id, 'rider_id', o.rider_id, 'customer_id', o.customer_id,
-  'created_at', ${iso('o.created_at')}, 'updated_at', ${iso('o.updated_at')})`;
-
-/** order.queries.ts encodeCursor: base64url("<created_at ISO>|<id>"), unpadded. */
-const CURSOR = `rtrim(translate(encode(convert_to(${iso('o.created_at')} || '|' || o.id, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')`;
-
-/** The body of one page, as JSON text; ValidationError for a bad limit or cursor. */
-export function orderPageBody(
-  readText: Database['readText'],
-  actor: Actor,
-  options: ListOrdersOptions,
-  include: ReadonlySet<Include>,
-): Promise<string> {
+/** The body of one page: `results`, `next_cursor`, and `included` when asked; ValidationError for a bad limit or cursor. */
+export async function orderPage(readRows: Database['readRows'], actor: Actor, options: ListOrdersOptions, include: ReadonlySet<Include>) {
   const { limit, after } = checkedPage(options);
   const statuses = options.statuses?.length ? Prisma.sql`AND o.status::text IN (${Prisma.join(options.statuses)})` : Prisma.empty;
   const continues = after ? Prisma.sql`AND (o.created_at, o.id) < (${after.createdAt}::timestamptz, ${after.id}::integer)` : Prisma.empty;
-  const included: Prisma.Sql[] = [];
-  if (include.has('restaurant')) {
-    included.push(Prisma.sql`'restaurants', (SELECT coalesce(json_agg(json_build_object('id', r.id, 'name', r.name, 'address', r.address) ORDER BY r.id), '[]'::json)
-      FROM restaurants r WHERE r.id IN (SELECT restaurant_id FROM shown))`);
-  }
-  if (include.has('rider')) {
-    included.push(Prisma.sql`'riders', (SELECT coalesce(json_agg(json_build_object('id', d.id, 'name', d.name, 'current_location',
-        CASE WHEN d.lat IS NOT NULL AND d.lng IS NOT NULL AND ${riderLocationVisibleSql(actor, 'd')} THEN json_build_object('lat', d.lat, 'lng', d.lng) END
-      ) ORDER BY d.id), '[]'::json)
-      FROM riders d WHERE d.id IN (SELECT rider_id FROM shown))`);
-  }
-  const includedPair = included.length ? Prisma.sql`, 'included', json_build_object(${Prisma.join(included)})` : Prisma.empty;
-  return readText(Prisma.sql`
-    WITH page AS (
-      SELECT o.* FROM orders o
-      WHERE ${visibleOrdersSql(actor, 'o')} ${statuses} ${continues}
-      ORDER BY o.created_at DESC, o.id DESC
-      LIMIT ${limit + 1}::integer
-    ), shown AS (
-      SELECT * FROM page ORDER BY created_at DESC, id DESC LIMIT ${limit}::integer
-    )
-    SELECT json_build_object(
-      'results', (SELECT coalesce(json_agg(${Prisma.raw(ORDER_JSON)} ORDER BY o.created_at DESC, o.id DESC), '[]'::json) FROM shown o),
-      'next_cursor', CASE WHEN (SELECT count(*) FROM page) > ${limit}::integer
-                          THEN (SELECT ${Prisma.raw(CURSOR)} FROM shown o ORDER BY o.created_at, o.id LIMIT 1) END
-      ${includedPair}
-    )::text`);
+  // One row more than the page: whether there is a next page.
+  const rows = (await readRows(Prisma.sql`
+    SELECT o.id, o.status, o.version, o.total_amount,
+           (SELECT coalesce(json_agg(json_build_array(i.menu_item_id, i.name, i.quantity, i.unit_price, i.line_total) ORDER BY i.position), '[]'::json)
+            FROM order_items i WHERE i.order_id = o.id),
+           o.restaurant_id, o.rider_id, o.customer_id, o.created_at, o.updated_at,
+           r.name, r.address, d.name, d.lat, d.lng, ${riderLocationVisible(actor)}
+    FROM (SELECT * FROM orders o WHERE ${visibleOrdersSql(actor, 'o')} ${statuses} ${continues}
+          ORDER BY o.created_at DESC, o.id DESC LIMIT ${limit + 1}::integer) o
+    JOIN restaurants r ON r.id = o.restaurant_id
+    LEFT JOIN riders d ON d.id = o.rider_id
+    ORDER BY o.created_at DESC, o.id DESC`)) as Row[];
+  const page = rows.slice(0, limit);
+  const orders = page.map(toOrder);
+  const last = page.at(-1);
+  const body = {
+    results: orders.map(orderJson),
+    next_cursor: rows.length > limit && last ? encodeCursor({ id: last[0], createdAt: last[8] }) : null,
+  };
+  if (!include.size) return body;
+  return {
+    ...body,
+    included: {
+      ...(include.has('restaurant') && {
+        restaurants: unique(page.map(([, , , , , id, , , , , name, address]) => ({ id, name, address }))).map(restaurantJson),
+      }),
+      ...(include.has('rider') && { riders: unique(page.flatMap(toRider)).map(riderJson) }),
+    },
+  };
 }
+
+/** Whether the actor may see the joined rider's location (null without a rider). */
+const riderLocationVisible = (actor: Actor) => Prisma.sql`CASE WHEN d.id IS NULL THEN NULL ELSE ${riderLocationVisibleSql(actor, 'd')} END`;
+
+function toOrder([id, status, version, totalAmount, items, restaurantId, riderId, customerId, createdAt, updatedAt]: Row): OrderSource {
+  return {
+    id,
+    status,
+    version,
+    totalAmount,
+    restaurantId,
+    riderId,
+    customerId,
+    createdAt,
+    updatedAt,
+    items: items.map(([menuItemId, name, quantity, unitPrice, lineTotal]) => ({ menuItemId, name, quantity, unitPrice, lineTotal })),
+  };
+}
+
+function toRider(row: Row): RiderView[] {
+  const [, , , , , , riderId, , , , , , name, lat, lng, visible] = row;
+  if (riderId === null || name === null) return [];
+  return [{ id: riderId, name, location: visible && lat !== null && lng !== null ? { lat, lng } : null }];
+}
+
+/** Each row once, by id, ordered by id. */
+const unique = <T extends { id: number }>(rows: T[]): T[] =>
+  [...new Map(rows.map((row) => [row.id, row])).values()].sort((a, b) => a.id - b.id);

@@ -26,7 +26,11 @@ export const etagOpaque = (order: Pick<OrderFields, 'id' | 'version'>) => `o${or
 /** The strong ETag header value, e.g. `"o42-v3"`. */
 export const etagOf = (order: Pick<OrderFields, 'id' | 'version'>) => `"${etagOpaque(order)}"`;
 
-export const restaurantJson = (restaurant: Restaurant) => ({ id: restaurant.id, name: restaurant.name, address: restaurant.address });
+export const restaurantJson = (restaurant: Pick<Restaurant, 'id' | 'name' | 'address'>) => ({
+  id: restaurant.id,
+  name: restaurant.name,
+  address: restaurant.address,
+});
 
 export const restaurantWithMenuJson = (restaurant: RestaurantWithMenu) => ({
   ...restaurantJson(restaurant),

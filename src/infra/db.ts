@@ -23,13 +23,11 @@ export type Database = {
   /** Runs `work` on one dedicated session (a pooled connection, or the single PGlite connection). */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   /**
-   * Runs a read whose one row has one text column (the compiled order lists build their response JSON so) and returns
-   * that text, on PostgreSQL as a named prepared statement: each shape is parsed and planned once per connection.
+   * Runs a read (the one-statement order lists) and returns its rows, each as an array of its parsed column values;
+   * on PostgreSQL as a named prepared statement, so that each shape is parsed and planned once per connection.
    */
-  readText(sql: Prisma.Sql): Promise<string>;
-  /** Like readText, for a read whose rows are the result: each row as an array of its parsed column values. */
   readRows(sql: Prisma.Sql): Promise<unknown[][]>;
-  /** Subscribes to every SQL statement sent (Prisma's and readText's); returns the unsubscribe function. */
+  /** Subscribes to every SQL statement sent (Prisma's and readRows'); returns the unsubscribe function. */
   onStatement(listener: (sql: string) => void): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -70,7 +68,7 @@ function createPrisma(adapter: SqlDriverAdapterFactory) {
 }
 
 /**
- * Statement names for readText, by SQL text. Bounded because documents come from clients: past the bound a new shape
+ * Statement names for readRows, by SQL text. Bounded because documents come from clients: past the bound a new shape
  * runs unnamed (parsed each time) rather than leaving ever more prepared statements in every connection.
  */
 const MAX_PREPARED_READS = 256;
@@ -105,7 +103,6 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     jobPool,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     readRows,
-    readText: async (sql) => (await readRows(sql))[0]![0] as string,
     async withSession(work) {
       const client = await pool.connect();
       try {
@@ -146,7 +143,6 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     onStatement,
     jobPool: pgPoolOverPGlite(pglite),
     readRows,
-    readText: async (sql) => (await readRows(sql))[0]![0] as string,
     async withSession(work) {
       // PGlite has a single connection, on which advisory locks are re-entrant: serialise sessions here instead.
       const run = sessionQueue.then(() =>
