@@ -58,8 +58,23 @@ describe(`masking unexpected errors (${backend})`, () => {
     await placeOrder(service);
     const prisma = service.container.db.prisma;
     vi.spyOn(prisma.order, 'findMany').mockRejectedValue(new Error(`${SECRET}: relation "orders" does not exist`));
-    const body = await graphql(service, DEMO.customer1, '{ orders { edges { node { id } } } }');
+    // availableActions is resolved by the resolvers (the compiled list does not cover it), which read through Prisma.
+    const body = await graphql(service, DEMO.customer1, '{ orders { edges { node { id availableActions } } } }');
     expectMasked(body);
+  });
+
+  it('a database failure in the compiled order list is masked', async () => {
+    await placeOrder(service);
+    const prisma = service.container.db.prisma;
+    // A real failure of the one statement: the items table is missing while the list runs.
+    await prisma.$executeRawUnsafe('ALTER TABLE order_items RENAME TO order_items_gone');
+    try {
+      const body = await graphql(service, DEMO.customer1, '{ orders { edges { node { id items { name } } } } }');
+      expectMasked(body);
+      expect(wire(body)).not.toContain('order_items');
+    } finally {
+      await prisma.$executeRawUnsafe('ALTER TABLE order_items_gone RENAME TO order_items');
+    }
   });
 
   it('domain errors stay data and are not masked', async () => {
