@@ -1,15 +1,19 @@
 /**
  * Idempotency keys, shared by every transport (SPEC §5). This module runs the whole protocol around the execution it
- * guards: `run(request, execute)`.
+ * guards: `run(request, execute, { externalEffect })`.
  *
  * - The durable record (table idempotency_records, unique per actor + key) is written in the same statement or
  *   transaction as the change it guards (`execute` receives the record to write, and `recordInsert` is the one way it
  *   is written), so a crash can never leave an effect without its record or a record without its effect. That unique
  *   index is what guarantees "at most once", even if Redis is flushed or restarted.
- * - Redis holds the in-flight lock (SET NX PX, so a holder that died frees the key within LOCK_TTL_MS) and a
- *   replay cache in front of the table.
- * - A second request with the key while the first runs gets IdempotencyKeyInProgressError at once (REST 409,
- *   Retry-After: 1), as Stripe does: holding it open would tie up a connection and hide the race from the client.
+ * - An execution whose only effects are that database write leaves the key to the database alone, and costs no Redis
+ *   round trip: a second request with the key while the first runs waits on the first one's uncommitted row (the
+ *   order's row lock, or the record's unique key), then finds the order moved on or the key taken, and replays. SPEC
+ *   §5 allows that wait in place of the 409; it lasts no longer than the first request's statement or transaction.
+ * - An execution with an effect outside the database before it commits (a charge) must not even start twice, and no
+ *   row can stand for it while it runs: Redis holds the in-flight lock (SET NX PX, so a holder that died frees the
+ *   key within LOCK_TTL_MS) and a replay cache in front of the table, and a second request with the key while the
+ *   first runs gets IdempotencyKeyInProgressError at once (REST 409, Retry-After: 1), as Stripe does.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
@@ -134,37 +138,46 @@ export class IdempotencyStore {
 
   /**
    * Runs `execute` at most once per (actor, key): the first request executes, later ones with the same request get
-   * its replay, another request with the key IdempotencyKeyReusedError, and one while the first still runs
-   * IdempotencyKeyInProgressError. `execute` receives the record to commit together with its effect.
+   * its replay, another request with the key IdempotencyKeyReusedError. `execute` receives the record to commit
+   * together with its effect. `externalEffect`: whether `execute` acts outside the database before it commits (a
+   * charge); only then does a request take the key's lock in Redis, and one arriving while the first still runs gets
+   * IdempotencyKeyInProgressError.
    */
   async run<T extends { order: { id: number }; outcome: StoredOutcome }>(
     request: IdempotentRequest,
     execute: (recordFor: RecordFor) => Promise<T>,
-    { lookUpFirst = true }: { lookUpFirst?: boolean } = {},
+    { externalEffect }: { externalEffect: boolean },
   ): Promise<Idempotent<T>> {
-    // A retry usually finds its replay in the cache; otherwise we hold the key's lock, and the table is the truth
-    // (the cache may have lost the entry, and the first request may have finished just before our lock). An
-    // execution with an effect outside the database (a charge) asks the table before it starts; one without lets the
-    // table's unique key decide: a repeat finds the order moved on (or collides with the record) and replays below,
-    // which saves the fresh request a round trip.
+    // The database alone decides: a repeat finds the order moved on (or collides with the record) and replays.
+    if (!externalEffect) return this.executeOrReplay(request, execute);
+    // A retry usually finds its replay in the cache; otherwise we hold the key's lock, and the table is the truth (the
+    // cache may have lost the entry, and the first request may have finished just before our lock): asked before the
+    // effect starts, as a replay must never reach outside again.
     const started = await this.begin(request);
     if ('replay' in started) return { replayed: started.replay };
     let committed: Replay | undefined;
     try {
-      const finished = lookUpFirst ? await this.findReplay(request) : null;
+      const finished = await this.findReplay(request);
       if (finished) return { replayed: finished };
-      const result = await execute(this.recordFor({ ...request, fingerprint: fingerprintOf(request) }));
-      committed = { orderId: result.order.id, outcome: result.outcome };
-      return { executed: result };
+      const result = await this.executeOrReplay(request, execute);
+      if ('executed' in result) committed = { orderId: result.executed.order.id, outcome: result.executed.outcome };
+      return result;
+    } finally {
+      await started.release(committed);
+    }
+  }
+
+  /** Executes, or replays when the execution failed because a request with the same key committed first. */
+  private async executeOrReplay<T>(request: IdempotentRequest, execute: (recordFor: RecordFor) => Promise<T>): Promise<Idempotent<T>> {
+    try {
+      return { executed: await execute(this.recordFor({ ...request, fingerprint: fingerprintOf(request) })) };
     } catch (error) {
-      // A request with the same key may have committed meanwhile (our lock was lost: Redis down, or TTL expired):
+      // A request with the same key may have committed meanwhile (a concurrent duplicate, or our Redis lock was lost):
       // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
       if (!isKeyConflict(error) && !(error instanceof DomainError)) throw error;
       const winner = await this.findReplay(request);
       if (!winner) throw error;
       return { replayed: winner };
-    } finally {
-      await started.release(committed);
     }
   }
 

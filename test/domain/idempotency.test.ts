@@ -73,6 +73,39 @@ describe(`idempotency keys (${backend})`, () => {
     expect(await prisma().orderEvent.count({ where: { orderId: order.id } })).toBe(2);
   });
 
+  it('20 concurrent acceptOrder with one key: one executes, the others wait for it and replay (no 409)', async () => {
+    const order = await orderIn(service, 'pending_acceptance');
+    const command = { actor: DEMO.restaurant1, orderId: order.id, expectedVersion: order.version, idempotencyKey: randomUUID() };
+    // Nothing holds the key outside the database: every duplicate waits on the first one's row and then replays.
+    const results = await Promise.all(Array.from({ length: 20 }, () => orders().acceptOrder(command)));
+    const executed = results.filter((result) => !result.replayed);
+    expect(executed).toHaveLength(1);
+    expect(executed[0]!.order).toMatchObject({ status: 'preparing', version: order.version + 1 });
+    for (const replay of results.filter((result) => result.replayed)) {
+      expect(replay.outcome).toEqual(executed[0]!.outcome);
+      expect(replay.order).toMatchObject({ status: 'preparing', version: order.version + 1 });
+    }
+    expect(await prisma().orderEvent.count({ where: { orderId: order.id, action: 'accept' } })).toBe(1);
+    expect(await prisma().event.count({ where: { orderId: order.id, type: 'order.accepted' } })).toBe(1);
+    expect(await prisma().idempotencyRecord.count({ where: { key: command.idempotencyKey } })).toBe(1);
+  });
+
+  it('20 concurrent createOrder with one key make one order; the others wait for it and replay', async () => {
+    const command = {
+      actor: DEMO.customer1,
+      idempotencyKey: randomUUID(),
+      restaurantId: 1,
+      items: [{ menuItemId: MENU.r1[0], quantity: 1 }],
+      deliveryAddress: '3 Race Road',
+    };
+    const results = await Promise.all(Array.from({ length: 20 }, () => orders().createOrder(command)));
+    const executed = results.filter((result) => !result.replayed);
+    expect(executed).toHaveLength(1);
+    for (const replay of results.filter((result) => result.replayed)) expect(replay.outcome).toEqual(executed[0]!.outcome);
+    expect(await prisma().order.count()).toBe(1);
+    expect(await prisma().idempotencyRecord.count({ where: { key: command.idempotencyKey } })).toBe(1);
+  });
+
   it('concurrent payOrder with different keys still pays once (the version guards the order)', async () => {
     const order = await placeOrder(service);
     const settled = await Promise.allSettled(

@@ -178,6 +178,24 @@ describe(`REST v2 Idempotency-Key (${backend})`, () => {
     }
   });
 
+  it('concurrent requests with one key on an action with no outside effect wait for the first and replay it (no 409)', async () => {
+    const order = await orderIn(service, 'pending_acceptance');
+    const accept = () =>
+      rest(service, DEMO.restaurant1, 'POST', `/api/v2/orders/${order.id}/acceptance`, {
+        headers: { 'If-Match': etag(order.id, order.version), 'Idempotency-Key': 'accept-burst' },
+      });
+    const responses = await Promise.all(Array.from({ length: 8 }, accept));
+    expect(responses.map((response) => response.status)).toEqual(Array(8).fill(200));
+    expect(responses.filter((response) => response.headers.get('idempotent-replayed') === 'true')).toHaveLength(7);
+    // Byte for byte: each replay repeats the first body, which is the order as a read of that version shows it.
+    for (const response of responses)
+      expect({ ...outcomeOf(response), text: response.text }).toEqual({ ...outcomeOf(responses[0]!), text: responses[0]!.text });
+    const read = await rest(service, DEMO.restaurant1, 'GET', `/api/v2/orders/${order.id}`);
+    expect(responses[0]!.text).toBe(read.text);
+    expect(responses[0]!.headers.get('etag')).toBe(etag(order.id, order.version + 1));
+    expect(await storedOrder(service, order.id)).toMatchObject({ status: 'preparing', version: order.version + 1 });
+  });
+
   it('a key first used over REST replays in GraphQL payOrder', async () => {
     const order = await orderIn(service, 'pending_payment');
     expect((await pay(order.id, 'rest-first')).status).toBe(200);

@@ -388,8 +388,8 @@ export class OrderService {
 
   /** Runs an execution under its idempotency key (idempotency.ts owns the protocol); announces what it changed. */
   private async idempotently(request: IdempotentRequest, execute: (recordFor: RecordFor) => Promise<ActionResult>): Promise<ActionResult> {
-    // Only a payment reaches outside the database before it commits: it alone asks the key's record first.
-    const result = await this.deps.idempotency.run(request, execute, { lookUpFirst: request.operation === 'pay' });
+    // Only a payment reaches outside the database (the provider's charge) before it commits.
+    const result = await this.deps.idempotency.run(request, execute, { externalEffect: request.operation === 'pay' });
     return 'executed' in result ? this.announce(result.executed) : this.replay(result.replayed);
   }
 
