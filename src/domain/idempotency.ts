@@ -21,12 +21,12 @@ import { z } from 'zod';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { Redis } from '../infra/redis.ts';
 import type { Actor } from './auth.ts';
-import { DomainError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
+import { DomainError, ForbiddenError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError, NotFoundError } from './errors.ts';
 
 export const LOCK_TTL_MS = 10_000;
 export const RECORD_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** The columns of one idempotency record (table idempotency_records). */
+/** The columns of one idempotency record (table idempotency_records) but its outcome, which `recordInsert` takes. */
 export type IdempotencyRecordFields = {
   actorRole: Actor['role'];
   actorId: number;
@@ -34,7 +34,6 @@ export type IdempotencyRecordFields = {
   operation: string;
   fingerprint: string;
   orderId: number;
-  outcome: Prisma.JsonObject;
   expiresAt: Date;
 };
 
@@ -96,8 +95,8 @@ export type Replay = { orderId: number; outcome: StoredOutcome | null };
 /** A request as a record names it; `fingerprint` may come precomputed (recovery records for a request long gone). */
 export type KeyedRequest = Pick<IdempotentRequest, 'actor' | 'key' | 'operation'> & { fingerprint: string };
 
-/** Builds the record of an execution, to be written with its effect through `recordInsert`. */
-export type RecordFor = (orderId: number, outcome: StoredOutcome) => IdempotencyRecordFields;
+/** Builds the record of an execution on an order, to be written with its effect and outcome through `recordInsert`. */
+export type RecordFor = (orderId: number) => IdempotencyRecordFields;
 
 /** How a request under its key ended: executed now, or a replay of the first execution. */
 export type Idempotent<T> = { executed: T } | { replayed: Replay };
@@ -172,6 +171,9 @@ export class IdempotencyStore {
     try {
       return { executed: await execute(this.recordFor({ ...request, fingerprint: fingerprintOf(request) })) };
     } catch (error) {
+      // 404 and 403 come before the key (SPEC §5): an order that does not exist for the actor, or an action that is not
+      // its own, is never answered with a replay or a 422.
+      if (error instanceof NotFoundError || error instanceof ForbiddenError) throw error;
       // A request with the same key may have committed meanwhile (a concurrent duplicate, or our Redis lock was lost):
       // then our unique-index violation, or the version conflict our compare-and-swap met, is really "already done".
       if (!isKeyConflict(error) && !(error instanceof DomainError)) throw error;
@@ -183,14 +185,13 @@ export class IdempotencyStore {
 
   /** The record of an execution of `request`, for a write that commits it together with its effect. */
   recordFor(request: KeyedRequest): RecordFor {
-    return (orderId, outcome) => ({
+    return (orderId) => ({
       actorRole: request.actor.role,
       actorId: request.actor.id,
       key: request.key,
       operation: request.operation,
       fingerprint: request.fingerprint,
       orderId,
-      outcome: outcome as unknown as Prisma.JsonObject,
       expiresAt: new Date(Date.now() + RECORD_TTL_MS),
     });
   }
@@ -245,12 +246,18 @@ export class IdempotencyStore {
 
 /**
  * The one way a record is written: an INSERT … SELECT whose rows come from `from` (the CTE of the change it guards,
- * so that nothing is recorded when the change writes nothing), or a single row when `from` is empty.
+ * so that nothing is recorded when the change writes nothing), or a single row when `from` is empty. `outcome` is the
+ * stored outcome, or an SQL expression that builds it from `from` (a change that renders its order itself).
  */
-export function recordInsert(record: IdempotencyRecordFields, from: Prisma.Sql = Prisma.empty): Prisma.Sql {
+export function recordInsert(
+  record: IdempotencyRecordFields,
+  outcome: StoredOutcome | Prisma.Sql,
+  from: Prisma.Sql = Prisma.empty,
+): Prisma.Sql {
+  const json = outcome instanceof Prisma.Sql ? outcome : JSON.stringify(outcome);
   return Prisma.sql`INSERT INTO idempotency_records (actor_role, actor_id, key, operation, fingerprint, order_id, outcome, expires_at)
       SELECT ${record.actorRole}::actor_role, ${record.actorId}::integer, ${record.key}::text, ${record.operation}::text,
-             ${record.fingerprint}::text, ${record.orderId}::integer, ${JSON.stringify(record.outcome)}::jsonb, ${record.expiresAt}::timestamptz
+             ${record.fingerprint}::text, ${record.orderId}::integer, (${json})::jsonb, ${record.expiresAt}::timestamptz
       ${from}`;
 }
 

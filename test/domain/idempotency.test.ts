@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  ForbiddenError,
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
   InvalidTransitionError,
+  NotFoundError,
   ValidationError,
   VersionConflictError,
 } from '../../src/domain/errors.ts';
@@ -264,6 +266,31 @@ describe(`idempotency keys (${backend})`, () => {
     expect(first.replayed).toBe(false);
     expect(again).toMatchObject({ replayed: true, outcome: first.outcome, order: { version: order.version + 1 } });
     expect(await prisma().orderEvent.count({ where: { orderId: order.id, action: 'accept' } })).toBe(1);
+  });
+
+  it('a key used for another request is refused (422) even where the action would succeed; 404 and 403 still come first', async () => {
+    const [first, second] = [await orderIn(service, 'pending_acceptance'), await orderIn(service, 'pending_acceptance')];
+    const elsewhere = await orderIn(service, 'pending_acceptance', { restaurantId: 2 });
+    const base = { actor: DEMO.restaurant1, idempotencyKey: 'k-used' };
+    await orders().acceptOrder({ ...base, orderId: first.id, expectedVersion: first.version });
+    // One statement would accept `second`; the key's record refuses it, and nothing of it stays.
+    await expect(orders().acceptOrder({ ...base, orderId: second.id, expectedVersion: second.version })).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
+    await expect(orders().acceptOrder({ ...base, orderId: second.id, expectedVersion: 99 })).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
+    await expect(orders().acceptOrder({ ...base, orderId: elsewhere.id, expectedVersion: elsewhere.version })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(orders().cancelOrder({ ...base, orderId: second.id, expectedVersion: second.version })).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
+    expect(await prisma().order.findUniqueOrThrow({ where: { id: second.id } })).toMatchObject({
+      status: 'pending_acceptance',
+      version: second.version,
+    });
+    expect(await prisma().orderEvent.count({ where: { orderId: second.id } })).toBe(second.version);
   });
 
   it('createOrder with the same key twice makes one order; another body under that key is refused', async () => {

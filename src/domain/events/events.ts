@@ -47,10 +47,17 @@ export type EventData = { order: Prisma.JsonObject; refund?: { id: string; amoun
 /**
  * The one way an event is written: an INSERT … SELECT whose order id and version come from `from` (the CTE of the
  * change it describes, so that nothing is written when the change writes nothing), or given when `from` is empty.
+ * `data` is the event's data, or an SQL expression that builds it from `from` (a change that renders its order itself).
  */
-export function eventInsert(type: EventType, data: EventData, from: Prisma.Sql, columns = Prisma.sql`id, version`): Prisma.Sql {
+export function eventInsert(
+  type: EventType,
+  data: EventData | Prisma.Sql,
+  from: Prisma.Sql,
+  columns = Prisma.sql`id, version`,
+): Prisma.Sql {
+  const json = data instanceof Prisma.Sql ? data : JSON.stringify(data);
   return Prisma.sql`INSERT INTO events (type, order_id, version, data)
-      SELECT ${type}::text, ${columns}, ${JSON.stringify(data)}::jsonb ${from}`;
+      SELECT ${type}::text, ${columns}, (${json})::jsonb ${from}`;
 }
 
 /** An event's public id, e.g. `evt_42`. */

@@ -104,3 +104,41 @@ export function visibleOrdersSql(actor: Actor | null, alias: string): Prisma.Sql
       return Prisma.sql`(${column('rider_id')} = ${actor.id}::integer OR (${column('rider_id')} IS NULL AND ${column('status')}::text IN (${Prisma.join([...CLAIMABLE])})))`;
   }
 }
+
+/**
+ * canSeeFor() and isActorsAction() together, as a SQL condition on the orders row `alias`: the order exists for the
+ * actor attempting `action`, and the action is its to run. For the statement that decides and writes an action
+ * without reading the order first (order-change.ts); test/domain/action-rules-sql.test.ts checks it against both
+ * functions on real rows, for every role, action, status and set of parties.
+ */
+export function mayRunSql(actor: Actor, action: OrderActionName, alias: string): Prisma.Sql {
+  const column = (name: string) => Prisma.raw(`${alias}.${name}`);
+  // As canSeeFor(): any rider may attempt a claim on a claimable order.
+  const claimable = Prisma.sql`${column('status')}::text IN (${Prisma.join([...CLAIMABLE])})`;
+  const sees =
+    action === 'assign_rider' && actor.role === 'rider'
+      ? Prisma.sql`(${claimable} OR ${visibleOrdersSql(actor, alias)})`
+      : visibleOrdersSql(actor, alias);
+  return Prisma.sql`(${sees} AND ${isActorsActionSql(actor, action, column)})`;
+}
+
+/** isActorsAction() as a SQL condition on the orders row whose columns `column` names. */
+function isActorsActionSql(actor: Actor, action: OrderActionName, column: (name: string) => Prisma.Sql): Prisma.Sql {
+  const owns = (role: Actor['role'], name: string) =>
+    actor.role === role ? Prisma.sql`${column(name)} = ${actor.id}::integer` : Prisma.sql`false`;
+  if (actor.role === 'admin') return Prisma.sql`true`;
+  switch (action) {
+    case 'pay':
+    case 'cancel':
+      return owns('customer', 'customer_id');
+    case 'accept':
+    case 'reject':
+    case 'complete_preparation':
+      return owns('restaurant', 'restaurant_id');
+    case 'assign_rider':
+      return actor.role === 'rider' ? Prisma.sql`true` : Prisma.sql`false`;
+    case 'pick_up':
+    case 'deliver':
+      return owns('rider', 'rider_id');
+  }
+}

@@ -54,3 +54,21 @@ export function paymentTarget(approved: boolean): OrderStatusName {
 export function legalActions(state: OrderState): OrderActionName[] {
   return ORDER_ACTIONS.filter((action) => targetStatus(state, action) !== null);
 }
+
+/** A transition as a rule written outside this module can state it: from a status, with or without a rider, to a status. */
+export type LegalTransition = { from: OrderStatusName; riderSet: boolean; to: OrderStatusName };
+
+/**
+ * Every state in which `action` is legal and the status it leads to from there: targetStatus() asked about each
+ * status, with and without a rider (the one other thing legality depends on). For the rules the database checks
+ * itself (order-change.ts), so that they come from this table and not from a copy of it.
+ */
+export function legalTransitions(action: OrderActionName): LegalTransition[] {
+  return ORDER_STATUSES.flatMap((from) =>
+    [false, true].flatMap((riderSet) => {
+      // Legality asks only whether a rider is set, never which one.
+      const to = targetStatus({ status: from, riderId: riderSet ? 0 : null }, action);
+      return to ? [{ from, riderSet, to }] : [];
+    }),
+  );
+}

@@ -4,7 +4,9 @@
  * Each action on an existing order runs the checks in the precedence SPEC §5 fixes —
  * visibility (404) → permission (403) → idempotency (replay / 422 / 409) → version (412) → legality (409) →
  * business rules (400) — then one compare-and-swap statement that commits the new version with its history event,
- * payment or refund, and idempotency record, all or nothing (order-change.ts).
+ * payment or refund, and idempotency record, all or nothing (order-change.ts). An action that needs nothing of the
+ * order to decide (all but a payment) first tries that statement with the checks in its WHERE, and reads the order
+ * to run them one by one only when it matched nothing: a success is one round trip, the errors are as before.
  */
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Actor } from '../auth.ts';
@@ -40,7 +42,7 @@ import {
 } from './commands.ts';
 import { itemsInOrder, loadOrder, type OrderWithItems, toSnapshot } from './order.queries.ts';
 import { availableActions, canSeeFor, isActorsAction } from './order-access.ts';
-import { commitOrderChange, type PaymentRecord } from './order-change.ts';
+import { commitOrderChange, type ExpectedVersion, type OrderChange, type PaymentRecord } from './order-change.ts';
 import { type OrderActionName, type OrderStatusName, paymentTarget, targetStatus } from './order-state-machine.ts';
 
 /** How often an unconditional action (If-Match: *, legacy v1) retries a lost compare-and-swap. */
@@ -55,11 +57,8 @@ export type ActionResult = {
 };
 
 type Base = { actor: Actor; idempotencyKey?: string | null | undefined };
-/**
- * What an action expects the order's version to be: the version the client last read, any of several (an If-Match
- * tag list), or null for whatever is current (If-Match: *, v1).
- */
-export type ExpectedVersion = number | readonly number[] | null;
+
+export type { ExpectedVersion };
 /** An action on an existing order. */
 export type OrderCommand = Base & { orderId: number; expectedVersion: ExpectedVersion };
 export type CreateOrderCommand = Base & {
@@ -72,18 +71,25 @@ export type ReasonCommand = OrderCommand & { reason?: string | null | undefined 
 export type AssignRiderCommand = OrderCommand & { riderId?: number | null | undefined };
 export type UpdateRiderLocationCommand = { actor: Actor; lat: number; lng: number };
 
-/** What an action changes, decided after every check has passed. */
-type Decision = {
-  toStatus: OrderStatusName;
+/** What an action sets besides the status. */
+type Effects = {
   riderId?: number;
   reason?: string | null;
-  /** A charge executed for this change, recorded with it. */
-  payment?: PaymentRecord;
   /** Refund the order's succeeded payment, if any, with the change. */
   refund?: boolean;
+};
+
+/** What an action changes, decided after every check has passed. */
+type Decision = Effects & {
+  toStatus: OrderStatusName;
+  /** A charge executed for this change, recorded with it. */
+  payment?: PaymentRecord;
   /** Runs when the compare-and-swap lost: undoes what the decision did outside the database (a charge). */
   afterLostRace?: () => Promise<void>;
 };
+
+/** Where a change goes, by whom, and how it was decided (order-change.ts). */
+type Target = Pick<OrderChange, 'orderId' | 'action' | 'actor' | 'decided'>;
 
 /** Decides the change once every check has passed; null when it finds the order changed since it was read. */
 type Decide = (order: OrderWithItems, toStatus: OrderStatusName) => Decision | null | Promise<Decision | null>;
@@ -148,7 +154,7 @@ export class OrderService {
           include: itemsInOrder,
         });
         const outcome: StoredOutcome = { result: 'created', order: toSnapshot(order) };
-        await tx.$executeRaw(recordInsert(recordFor(order.id, outcome)));
+        await tx.$executeRaw(recordInsert(recordFor(order.id), outcome));
         await tx.$executeRaw(eventInsert('order.created', { order: outcome.order }, Prisma.empty, Prisma.sql`${order.id}::integer, 1`));
         return { order, replayed: false, outcome };
       });
@@ -196,7 +202,7 @@ export class OrderService {
 
   /** Accepts (restaurant): the kitchen starts preparing. */
   acceptOrder(command: OrderCommand): Promise<ActionResult> {
-    return this.execute(command, 'accept', {}, (_order, toStatus) => ({ toStatus }));
+    return this.plainly(command, 'accept', {}, {});
   }
 
   /** Rejects (restaurant); refunds the payment. */
@@ -206,7 +212,7 @@ export class OrderService {
 
   /** Marks the food ready for pickup (restaurant). */
   completeOrderPreparation(command: OrderCommand): Promise<ActionResult> {
-    return this.execute(command, 'complete_preparation', {}, (_order, toStatus) => ({ toStatus }));
+    return this.plainly(command, 'complete_preparation', {}, {});
   }
 
   /** Sets the rider: a rider claims for itself (no riderId), an admin names one. */
@@ -216,23 +222,25 @@ export class OrderService {
     if (actor.role === 'rider' && named !== null) throw ValidationError.of('riderId', 'a rider claims orders for itself: omit riderId');
     if (actor.role === 'admin' && named === null) throw ValidationError.of('riderId', 'is required when an admin assigns a rider');
     const riderId = actor.role === 'rider' ? actor.id : named;
-    return this.execute(command, 'assign_rider', { riderId: named }, async (_order, toStatus) => {
+    const decide: Decide = async (_order, toStatus) => {
       if (riderId === null) throw ValidationError.of('riderId', 'is required');
       if (!(await this.deps.prisma.rider.findUnique({ where: { id: riderId }, select: { id: true } }))) {
         throw ValidationError.of('riderId', `rider ${riderId} does not exist`);
       }
       return { toStatus, riderId };
-    });
+    };
+    // Decided in one statement too (its WHERE asks that the rider exists); `decide` says why when it matched nothing.
+    return this.execute(command, 'assign_rider', { riderId: named }, decide, riderId === null ? undefined : { riderId });
   }
 
   /** The assigned rider picks the food up. */
   pickUpOrder(command: OrderCommand): Promise<ActionResult> {
-    return this.execute(command, 'pick_up', {}, (_order, toStatus) => ({ toStatus }));
+    return this.plainly(command, 'pick_up', {}, {});
   }
 
   /** The assigned rider hands the food over. */
   deliverOrder(command: OrderCommand): Promise<ActionResult> {
-    return this.execute(command, 'deliver', {}, (_order, toStatus) => ({ toStatus }));
+    return this.plainly(command, 'deliver', {}, {});
   }
 
   /** A rider reports where it is; the orders it is carrying hear of it (SPEC §9 live tracking). */
@@ -252,9 +260,19 @@ export class OrderService {
     return rider;
   }
 
+  /** An action whose change needs nothing of the order: `effects` and the state machine's target status. */
+  private plainly(
+    command: OrderCommand,
+    action: OrderActionName,
+    payload: Record<string, unknown>,
+    effects: Effects,
+  ): Promise<ActionResult> {
+    return this.execute(command, action, payload, (_order, toStatus) => ({ toStatus, ...effects }), effects);
+  }
+
   private withReason(command: ReasonCommand, action: 'cancel' | 'reject'): Promise<ActionResult> {
     const reason = parseInput(ReasonInput, command).reason ?? null;
-    return this.execute(command, action, { reason }, (_order, toStatus) => ({ toStatus, reason, refund: true }));
+    return this.plainly(command, action, { reason }, { reason, refund: true });
   }
 
   /** Reports each action's outcome to the observer (metrics), whatever it was. */
@@ -269,9 +287,19 @@ export class OrderService {
     }
   }
 
-  /** The shared path of every action on an existing order. */
-  private execute(command: OrderCommand, action: OrderActionName, payload: Record<string, unknown>, decide: Decide): Promise<ActionResult> {
-    return this.observed(action, () => this.executeAction(command, action, payload, decide));
+  /**
+   * The shared path of every action on an existing order. With `direct` (what it sets besides the status), the action
+   * is first decided and written in one statement; `decide` decides on a read of the order otherwise, and whenever
+   * that statement matched nothing.
+   */
+  private execute(
+    command: OrderCommand,
+    action: OrderActionName,
+    payload: Record<string, unknown>,
+    decide: Decide,
+    direct?: Effects,
+  ): Promise<ActionResult> {
+    return this.observed(action, () => this.executeAction(command, action, payload, decide, direct));
   }
 
   private async executeAction(
@@ -279,19 +307,27 @@ export class OrderService {
     action: OrderActionName,
     payload: Record<string, unknown>,
     decide: Decide,
+    direct: Effects | undefined,
   ): Promise<ActionResult> {
     const { actor, orderId, expectedVersion } = command;
-    let order = await this.loadForAction(actor, orderId, action);
     const key = command.idempotencyKey === undefined || command.idempotencyKey === null ? null : requireKey(command.idempotencyKey);
     const request: IdempotentRequest | null = key ? { actor, key, operation: action, orderId, payload } : null;
+    // An action decided on a read reads before its key is looked at: 404 and 403 come first (SPEC §5).
+    const read = direct ? null : await this.loadForAction(actor, orderId, action);
 
     const attempt = async (recordFor: RecordFor | null): Promise<ActionResult> => {
+      if (direct) {
+        const written = await this.write({ orderId, action, actor, decided: { expectedVersion } }, direct, recordFor);
+        if (written) return written;
+      }
+      // Nothing read yet, or the statement matched nothing: read the order, and its checks say why.
+      let order = read ?? (await this.loadForAction(actor, orderId, action));
       for (let attemptNo = 1; ; attemptNo++) {
         if (!expects(expectedVersion, order.version)) throw new VersionConflictError(order.version, order.status, expectedVersion);
         const toStatus = targetStatus(order, action);
         if (!toStatus) throw new InvalidTransitionError(action, order.status, availableActions(actor, order));
         const decision = await decide(order, toStatus);
-        const written = decision && (await this.write(order, action, decision, actor, recordFor));
+        const written = decision && (await this.write(onRead(order, action, actor, decision), decision, recordFor));
         if (written) return written;
         await decision?.afterLostRace?.();
         // Lost the compare-and-swap, or the decision found the order changed: someone changed it since we read it.
@@ -342,48 +378,32 @@ export class OrderService {
     const recordFor = key && fingerprint ? this.deps.idempotency.recordFor({ actor, key, operation: 'pay', fingerprint }) : null;
     let written: ActionResult | null;
     try {
-      written = await this.write(order, 'pay', decision, actor, recordFor);
+      written = await this.write(onRead(order, 'pay', actor, decision), decision, recordFor);
     } catch (error) {
       // The client's key was recorded meanwhile (by a request that did not settle this attempt): record without it.
       if (!isKeyConflict(error)) throw error;
-      written = await this.write(order, 'pay', decision, actor, null);
+      written = await this.write(onRead(order, 'pay', actor, decision), decision, null);
     }
     if (written) this.announce(written);
     return written !== null;
   }
 
-  /** The compare-and-swap write with everything that commits with it; null when the version moved. */
+  /** The compare-and-swap write with everything that commits with it; null when it matched nothing. */
   private async write(
-    order: OrderWithItems,
-    action: OrderActionName,
-    decision: Decision,
-    actor: Actor,
+    target: Target,
+    effects: Effects & { payment?: PaymentRecord },
     recordFor: RecordFor | null,
   ): Promise<ActionResult | null> {
-    const at = new Date();
-    const riderId = decision.riderId ?? order.riderId;
-    // What the row holds once the write succeeds: it sets exactly these columns and raises the version by one.
-    const result: OrderWithItems = { ...order, status: decision.toStatus, riderId, version: order.version + 1, updatedAt: at };
-    const outcome: StoredOutcome = { result: 'ok', order: toSnapshot(result) };
-    const version = await commitOrderChange(this.deps.prisma, {
-      orderId: order.id,
-      expectedVersion: order.version,
-      action,
-      actor,
-      fromStatus: order.status,
-      toStatus: decision.toStatus,
-      riderId,
-      assignedRiderId: decision.riderId ?? null,
-      reason: decision.reason ?? null,
-      at,
-      ...(decision.payment ? { payment: decision.payment } : {}),
-      ...(decision.refund ? { refund: true } : {}),
-      ...(recordFor ? { idempotency: recordFor(order.id, outcome) } : {}),
-      snapshot: outcome.order,
+    const committed = await commitOrderChange(this.deps.prisma, {
+      ...target,
+      assignedRiderId: effects.riderId ?? null,
+      reason: effects.reason ?? null,
+      at: new Date(),
+      ...(effects.payment ? { payment: effects.payment } : {}),
+      ...(effects.refund ? { refund: true } : {}),
+      ...(recordFor ? { idempotency: recordFor(target.orderId) } : {}),
     });
-    if (version === null) return null;
-    if (version !== result.version) throw new Error(`order ${order.id} went from version ${order.version} to ${version}`);
-    return { order: result, replayed: false, outcome };
+    return committed && { order: committed.order, replayed: false, outcome: { result: 'ok', order: committed.snapshot } };
   }
 
   /** Runs an execution under its idempotency key (idempotency.ts owns the protocol); announces what it changed. */
@@ -439,6 +459,14 @@ export class OrderService {
 
 /** The idempotency key, checked; ValidationError when missing or malformed. */
 const requireKey = (key: string | null | undefined): string => parseInput(IdempotencyKey, key, ['idempotencyKey']);
+
+/** The target of a change decided on a read of `order`. */
+const onRead = (order: OrderWithItems, action: OrderActionName, actor: Actor, decision: Decision): Target => ({
+  orderId: order.id,
+  action,
+  actor,
+  decided: { version: order.version, toStatus: decision.toStatus },
+});
 
 /** Whether `version` is one the command expects. */
 const expects = (expected: ExpectedVersion, version: number): boolean =>
