@@ -107,6 +107,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   orderChangeListeners.add((order) => pubsub.pubsub.publishOrderChanged(order));
   const orders = new OrderService({
     prisma: db.prisma,
+    readRows: db.readRows,
     idempotency,
     payments,
     onActionOutcome: (action, outcome) => metrics.actionOutcomes.inc({ action, outcome }),

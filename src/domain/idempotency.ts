@@ -272,10 +272,13 @@ const KEY_INDEX = 'idempotency_records_actor_role_actor_id_key_key';
 const KEY_COLUMNS = 'actor_role,actor_id,key';
 
 /**
- * True for the unique-index violation that means another request recorded the same key first, recognised by the
- * constraint the driver adapter reports: PostgreSQL's adapter names the index, PGlite's the columns.
+ * True for the unique-index violation that means another request recorded the same key first: from a statement run
+ * directly (Database.readRows: PostgreSQL's error names the constraint, code 23505), or through Prisma, whose driver
+ * adapter reports the index (PostgreSQL) or the columns (PGlite).
  */
 export function isKeyConflict(error: unknown): boolean {
+  const direct = error as { code?: unknown; constraint?: unknown };
+  if (direct?.code === '23505') return direct.constraint === KEY_INDEX;
   const cause = (
     error as { meta?: { driverAdapterError?: { cause?: { kind?: string; constraint?: { index?: string; fields?: string[] } } } } }
   )?.meta?.driverAdapterError?.cause;

@@ -21,6 +21,7 @@ import { countStatements } from '../support/sql-counter.ts';
 const service = setUpTestService({}, { container: { runJobs: false } });
 
 const prisma = () => service.container.db.prisma;
+const readRows = () => service.container.db.readRows;
 
 /** What a paid order's state is made of: the row, its history, payments, refunds and events, and its cancellation's record. */
 async function stateOf(orderId: number) {
@@ -65,7 +66,7 @@ describe(`the action write (${backend})`, () => {
   it('commits the change, its history, refund, event and idempotency record together, and renders the order as toSnapshot does', async () => {
     const order = await orderIn(service, 'pending_acceptance');
     const key = randomUUID();
-    const committed = await commitOrderChange(prisma(), cancellation(order.id, { version: order.version, toStatus: 'cancelled' }, key));
+    const committed = await commitOrderChange(readRows(), cancellation(order.id, { version: order.version, toStatus: 'cancelled' }, key));
     expect(await stateOf(order.id)).toMatchObject({
       status: 'cancelled',
       version: order.version + 1,
@@ -89,17 +90,17 @@ describe(`the action write (${backend})`, () => {
     const order = await orderIn(service, 'pending_acceptance');
     const before = await stateOf(order.id);
     const decided = { version: order.version - 1, toStatus: 'cancelled' } as const;
-    expect(await commitOrderChange(prisma(), cancellation(order.id, decided, randomUUID()))).toBeNull();
+    expect(await commitOrderChange(readRows(), cancellation(order.id, decided, randomUUID()))).toBeNull();
     expect(await stateOf(order.id)).toEqual(before);
   });
 
   it('undoes the whole change when its idempotency key was recorded meanwhile', async () => {
     const [first, second] = [await orderIn(service, 'pending_acceptance'), await orderIn(service, 'pending_acceptance')];
     const key = randomUUID();
-    await commitOrderChange(prisma(), cancellation(first.id, { expectedVersion: first.version }, key));
+    await commitOrderChange(readRows(), cancellation(first.id, { expectedVersion: first.version }, key));
     const before = await stateOf(second.id);
 
-    const refused = await commitOrderChange(prisma(), cancellation(second.id, { expectedVersion: second.version }, key)).catch(
+    const refused = await commitOrderChange(readRows(), cancellation(second.id, { expectedVersion: second.version }, key)).catch(
       (error: unknown) => error,
     );
     expect(isKeyConflict(refused)).toBe(true);
@@ -122,10 +123,10 @@ describe(`the action write (${backend})`, () => {
       ['an illegal transition', { ...cancellation(order.id, { expectedVersion: null }, randomUUID()), action: 'complete_preparation' }],
     ];
     for (const [why, change] of refused) {
-      expect(await commitOrderChange(prisma(), change), why).toBeNull();
+      expect(await commitOrderChange(readRows(), change), why).toBeNull();
       expect(await stateOf(order.id), why).toEqual(before);
     }
-    const committed = await commitOrderChange(prisma(), cancellation(order.id, { expectedVersion: [1, order.version] }, randomUUID()));
+    const committed = await commitOrderChange(readRows(), cancellation(order.id, { expectedVersion: [1, order.version] }, randomUUID()));
     expect(committed?.order).toMatchObject({ status: 'cancelled', version: order.version + 1 });
     expect(committed?.snapshot).toEqual(await snapshotOf(order.id));
   });
@@ -141,8 +142,8 @@ describe(`the action write (${backend})`, () => {
       reason: null,
       at: new Date(),
     });
-    expect(await commitOrderChange(prisma(), claim(987_654))).toBeNull();
-    const committed = await commitOrderChange(prisma(), claim(DEMO.rider2.id));
+    expect(await commitOrderChange(readRows(), claim(987_654))).toBeNull();
+    const committed = await commitOrderChange(readRows(), claim(DEMO.rider2.id));
     expect(committed?.order).toMatchObject({ status: 'ready_for_pickup', riderId: DEMO.rider2.id, version: order.version + 1 });
     const history = await prisma().orderEvent.findFirstOrThrow({ where: { orderId: order.id, version: order.version + 1 } });
     expect(history).toMatchObject({ action: 'assign_rider', fromStatus: 'ready_for_pickup', toStatus: 'ready_for_pickup', riderId: 2 });

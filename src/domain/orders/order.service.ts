@@ -9,6 +9,7 @@
  * to run them one by one only when it matched nothing: a success is one round trip, the errors are as before.
  */
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import type { Database } from '../../infra/db.ts';
 import type { Actor } from '../auth.ts';
 import {
   type FieldError,
@@ -106,6 +107,8 @@ export type OrderChangeListener = (order: OrderWithItems) => void;
 
 export type OrderServiceDeps = {
   prisma: PrismaClient;
+  /** Runs the action's one statement as a prepared statement (Database.readRows). */
+  readRows: Database['readRows'];
   idempotency: IdempotencyStore;
   payments: Payments;
   /** Called after commit for every change (subscriptions). */
@@ -394,7 +397,7 @@ export class OrderService {
     effects: Effects & { payment?: PaymentRecord },
     recordFor: RecordFor | null,
   ): Promise<ActionResult | null> {
-    const committed = await commitOrderChange(this.deps.prisma, {
+    const committed = await commitOrderChange(this.deps.readRows, {
       ...target,
       assignedRiderId: effects.riderId ?? null,
       reason: effects.reason ?? null,
