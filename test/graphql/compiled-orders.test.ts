@@ -6,6 +6,7 @@
  */
 import { execute, parse } from 'graphql';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { W1_QUERY } from '../../bench/workloads.ts';
 import type { Actor } from '../../src/domain/auth.ts';
 import { compileOrdersQuery } from '../../src/graphql/compiled-orders.ts';
 import { schema } from '../../src/graphql/schema.ts';
@@ -88,17 +89,6 @@ const EVERYTHING = `
     }
   }`;
 
-const W1 = `query W1 {
-  orders(first: 50) {
-    edges { node {
-      id databaseId status version totalAmount createdAt updatedAt
-      restaurant { id name }
-      rider { id name }
-      items { name quantity unitPrice lineTotal }
-    } }
-  }
-}`;
-
 const PAGE = `query Page($after: String, $status: [OrderStatus!]) {
   orders(first: 2, after: $after, status: $status) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -111,7 +101,7 @@ describe(`the compiled order list answers as the resolvers do (${backend})`, () 
 
   it('for every actor: every compiled field, aliases, fragments, __typename, page info, statuses', async () => {
     for (const actor of ACTORS) {
-      await expectSame(actor, W1);
+      await expectSame(actor, W1_QUERY);
       await expectSame(actor, EVERYTHING);
       await expectSame(actor, EVERYTHING, { first: 3 });
       await expectSame(actor, EVERYTHING, { first: 100, status: ['PREPARING', 'READY_FOR_PICKUP'] });
