@@ -14,7 +14,7 @@ import type { Actor } from '../../src/domain/auth.ts';
 import { checkedPage, encodeCursor, type ListOrdersOptions } from '../../src/domain/orders/order.queries.ts';
 import { visibleOrdersSql } from '../../src/domain/orders/order-access.ts';
 import type { OrderStatusName } from '../../src/domain/orders/order-state-machine.ts';
-import { type RiderView, riderLocationVisibleSql } from '../../src/domain/riders/rider.queries.ts';
+import { type RiderView, riderLocationVisibleSql, riderView } from '../../src/domain/riders/rider.queries.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import type { Database } from '../../src/infra/db.ts';
 import type { OrderSource } from '../serialize.ts';
@@ -97,7 +97,7 @@ function toOrder([id, status, version, totalAmount, items, restaurantId, riderId
 function toRider(row: Row): RiderView[] {
   const [, , , , , , riderId, , , , , , name, lat, lng, visible] = row;
   if (riderId === null || name === null) return [];
-  return [{ id: riderId, name, location: visible && lat !== null && lng !== null ? { lat, lng } : null }];
+  return [riderView({ id: riderId, name, lat, lng }, visible === true)];
 }
 
 /** Each row once, by id, ordered by id. */

@@ -44,7 +44,8 @@ export function riderLocationVisibleSql(actor: Actor, alias: string): Prisma.Sql
   }
 }
 
-function view(rider: Rider, locationVisible: boolean): RiderView {
+/** A rider as an actor sees it: the location only when known and visible to that actor. */
+export function riderView(rider: Pick<Rider, 'id' | 'name' | 'lat' | 'lng'>, locationVisible: boolean): RiderView {
   const known = rider.lat !== null && rider.lng !== null;
   return { id: rider.id, name: rider.name, location: known && locationVisible ? { lat: rider.lat!, lng: rider.lng! } : null };
 }
@@ -63,7 +64,7 @@ export function findRider(
 export async function getRider(prisma: PrismaClient, actor: Actor, riderId: number): Promise<RiderView> {
   const rider = await findRider(prisma, riderId);
   if (!rider) throw new NotFoundError('Rider', riderId);
-  return view(rider, (await riderLocationsVisibleTo(prisma, actor, [rider.id])).has(rider.id));
+  return riderView(rider, (await riderLocationsVisibleTo(prisma, actor, [rider.id])).has(rider.id));
 }
 
 /** Loaded riders as the actor may see them, each once, by id; one query at most (whose locations it may see). */
@@ -74,7 +75,7 @@ export async function riderViews(prisma: PrismaClient, actor: Actor, riders: rea
     actor,
     unique.map((rider) => rider.id),
   );
-  return unique.map((rider) => view(rider, visible.has(rider.id)));
+  return unique.map((rider) => riderView(rider, visible.has(rider.id)));
 }
 
 /**
@@ -89,5 +90,5 @@ export async function reportRiderLocation(
   if (!(await findRider(deps.prisma, riderId))) throw new NotFoundError('Rider', riderId);
   if (actor.role !== 'rider' || actor.id !== riderId) throw new ForbiddenError('Only the rider itself reports its location');
   const updated = await deps.orders.updateRiderLocation({ actor, lat: command.lat, lng: command.lng });
-  return view(updated, true);
+  return riderView(updated, true);
 }
